@@ -1,0 +1,30 @@
+/**
+ * Every bound of the exchange core in one place (STYLE: put a limit on everything).
+ */
+
+/** Largest integer the money path represents exactly (2^53 - 1). */
+export const MAX_UNITS = Number.MAX_SAFE_INTEGER;
+
+/** Asset ids index dense per-account arrays, so they are small non-negative integers. */
+export const MAX_ASSET_ID = 1023;
+
+/** Symbol ids index the engine's book table. */
+export const MAX_SYMBOL_ID = 4095;
+
+/** Decimals an asset or a price may have; 10^18 still fits a bigint product comfortably. */
+export const MAX_DECIMALS = 18;
+
+/** Default bound on a user's open orders across all symbols. */
+export const DEFAULT_MAX_OPEN_ORDERS_PER_USER = 10_000;
+
+/** Longest client order id accepted (Binance allows 36). */
+export const MAX_CID_LENGTH = 36;
+
+/** Longest decimal string accepted at the API edge. */
+export const MAX_DECIMAL_TEXT_LENGTH = 64;
+
+/** Fee rates are parts per million; a rate may not exceed 100 %. */
+export const FEE_PPM_DENOMINATOR = 1_000_000;
+
+/** Most levels a depth snapshot returns. */
+export const MAX_DEPTH_LEVELS = 5_000;
