@@ -35,6 +35,7 @@ import {
 import type { AssetSpec, Market, SymbolSpec } from "./market_config.ts";
 import { buildMarkets } from "./market_config.ts";
 import { feeUnits, maxQtyForQuote, OVERFLOW, quoteUnits } from "./money.ts";
+import { IdMap } from "./id_map.ts";
 import { BookOrder, BookSide, Level, OrderBook } from "./order_book.ts";
 import { RejectCode, type RejectReason } from "./reject_codes.ts";
 import type { EndReason, OrderStatus, Side, StpMode, TimeInForce } from "./types.ts";
@@ -73,7 +74,7 @@ export class Engine {
   readonly books: (OrderBook | undefined)[] = [];
   readonly ledger: Ledger;
   /** Open orders by id. */
-  readonly orders = new Map<number, BookOrder>();
+  readonly orders = new IdMap<BookOrder>();
   /** Open orders by `${userId}:${cid}`. */
   readonly cids = new Map<string, BookOrder>();
   readonly maxOpenOrdersPerUser: number;
@@ -650,7 +651,7 @@ export class Engine {
     taker.quoteFilledUnits += paid;
 
     // Maker side of the money.
-    let makerHold = ledger.holds.get(maker.id) as number;
+    let makerHold = maker.holdUnits;
     if (takerIsBuy) {
       // maker sells base, receives quote
       sellerFee = feeUnits(paid, makerFeePpm);
@@ -710,11 +711,11 @@ export class Engine {
       // Filled: leave the book, release any dust still held.
       makerSide.unlink(maker); // the level total already dropped by f; 0 remains to subtract
       if (makerHold > 0) ledger.release(makerAcct, takerIsBuy ? baseId : quoteId, makerHold);
-      ledger.holds.delete(maker.id);
+      maker.holdUnits = 0;
       this.forget(maker, makerAcct);
       this.emitOrder(maker, "FILLED", null);
     } else {
-      ledger.holds.set(maker.id, makerHold);
+      maker.holdUnits = makerHold;
       this.emitOrder(maker, "PARTIALLY_FILLED", null);
     }
     this.emitBalance(makerAcct, baseId);
@@ -735,11 +736,10 @@ export class Engine {
   /** Releases everything an open order holds and removes it from the indexes. */
   private releaseAndForget(market: Market, o: BookOrder): void {
     const acct = this.ledger.find(o.userId) as Account;
-    const held = this.ledger.holds.get(o.id) as number;
-    assert(held !== undefined, `open order ${o.id} has no hold`);
+    const held = o.holdUnits;
     const asset = o.side === "BUY" ? market.spec.quoteAssetId : market.spec.baseAssetId;
     if (held > 0) this.ledger.release(acct, asset, held);
-    this.ledger.holds.delete(o.id);
+    o.holdUnits = 0;
     this.forget(o, acct);
   }
 
@@ -782,7 +782,7 @@ export class Engine {
     const level = side.add(taker);
     this.orders.set(taker.id, taker);
     if (taker.cid !== null) this.cids.set(cidKey(taker.userId, taker.cid), taker);
-    this.ledger.holds.set(taker.id, this.takerHold);
+    taker.holdUnits = this.takerHold;
     acct.openOrders++;
     this.emitOrder(taker, taker.filledUnits > 0 ? "PARTIALLY_FILLED" : "NEW", null);
     if (taker.filledUnits > 0) {
@@ -911,7 +911,7 @@ export class Engine {
     }
     const newRemaining = newQty - o.filledUnits;
     const holdAsset = o.side === "BUY" ? spec.quoteAssetId : spec.baseAssetId;
-    const held = this.ledger.holds.get(o.id) as number;
+    const held = o.holdUnits;
 
     if (c.priceTicks === undefined || c.priceTicks === o.priceTicks) {
       // Reduce in place, keeping time priority.
@@ -930,7 +930,7 @@ export class Engine {
       o.remainingUnits = newRemaining;
       o.qtyUnits = newQty;
       if (held > need) this.ledger.release(acct, holdAsset, held - need);
-      this.ledger.holds.set(o.id, need);
+      o.holdUnits = need;
       this.emitOrder(o, o.filledUnits > 0 ? "PARTIALLY_FILLED" : "NEW", null);
       this.emitBalance(acct, holdAsset);
       this.emitLevel(book, o.side, level);
@@ -985,7 +985,7 @@ export class Engine {
     this.orders.delete(o.id);
     if (o.cid !== null) this.cids.delete(cidKey(o.userId, o.cid));
     acct.openOrders--;
-    this.ledger.holds.delete(o.id);
+    o.holdUnits = 0;
     if (need > held) this.ledger.hold(acct, holdAsset, need - held);
     else if (held > need) this.ledger.release(acct, holdAsset, held - need);
     o.priceTicks = p;
@@ -1115,7 +1115,7 @@ export class Engine {
       stp: o.stp,
       cid: o.cid,
       postOnly: o.postOnly,
-      holdUnits: this.ledger.holds.get(o.id) ?? 0,
+      holdUnits: o.holdUnits,
     };
   }
 
@@ -1158,8 +1158,7 @@ export class Engine {
               `order ${o.id} quantities do not add up`,
             );
             assert(this.orders.get(o.id) === o, `order ${o.id} missing from the order index`);
-            const held = this.ledger.holds.get(o.id);
-            assert(held !== undefined, `order ${o.id} has no hold`);
+            const held = o.holdUnits;
             const need = o.side === "BUY"
               ? quoteUnits(o.priceTicks, o.remainingUnits, market.scale)
               : o.remainingUnits;
@@ -1188,7 +1187,6 @@ export class Engine {
       }
     }
     assert(open === this.orders.size, `${this.orders.size} indexed orders, ${open} in books`);
-    assert(open === this.ledger.holds.size, `${this.ledger.holds.size} holds, ${open} open orders`);
     const sums = new Float64Array(slots);
     for (const acct of this.ledger.accounts.values()) {
       const f = frozenByUser.get(acct.userId);

@@ -1,7 +1,7 @@
 /**
  * The ledger of one account shard: per user and asset, available and frozen units; the
- * fee account; supply per asset (deposits minus withdrawals); and the units each open
- * order still holds. Only the engine's risk and settlement steps call it.
+ * fee account; and supply per asset (deposits minus withdrawals). Only the engine's risk
+ * and settlement steps call it; what each open order holds is on the order itself.
  *
  * Every debit asserts that it leaves no negative balance.
  */
@@ -30,8 +30,6 @@ export class Ledger {
   /** Cumulative deposits and withdrawals per asset (reporting; may exceed 2^53 over time). */
   readonly deposited: bigint[];
   readonly withdrawn: bigint[];
-  /** Units held for each open order, by order id. */
-  readonly holds = new Map<number, number>();
 
   constructor(readonly assetSlots: number) {
     this.fees = new Float64Array(assetSlots);

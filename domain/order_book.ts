@@ -12,6 +12,11 @@ export class BookOrder {
   prev: BookOrder | null = null;
   next: BookOrder | null = null;
   level: Level | null = null;
+  /**
+   * Units the ledger still holds for this order. Owned by the engine's risk and
+   * settlement steps; the book never reads it.
+   */
+  holdUnits = 0;
 
   constructor(
     readonly id: number,
