@@ -30,13 +30,15 @@ import {
   DEFAULT_MAX_OPEN_ORDERS_PER_USER,
   MAX_ASSET_ID,
   MAX_CID_LENGTH,
+  MAX_DEPTH_LEVELS,
   MAX_UNITS,
 } from "./limits.ts";
 import type { AssetSpec, Market, SymbolSpec } from "./market_config.ts";
 import { buildMarkets } from "./market_config.ts";
 import { feeUnits, maxQtyForQuote, OVERFLOW, quoteUnits } from "./money.ts";
 import { IdMap } from "./id_map.ts";
-import { BookOrder, BookSide, Level, OrderBook } from "./order_book.ts";
+import { BookSide, type DepthSnapshot, Level, OrderBook } from "./order_book.ts";
+import { NIL, OrderStore } from "./order_store.ts";
 import { RejectCode, type RejectReason } from "./reject_codes.ts";
 import type { EndReason, OrderStatus, Side, StpMode, TimeInForce } from "./types.ts";
 import { STP_MODES } from "./types.ts";
@@ -74,9 +76,11 @@ export class Engine {
   readonly books: (OrderBook | undefined)[] = [];
   readonly ledger: Ledger;
   /** Open orders by id. */
-  readonly orders = new IdMap<BookOrder>();
-  /** Open orders by `${userId}:${cid}`. */
-  readonly cids = new Map<string, BookOrder>();
+  readonly store = new OrderStore();
+  /** Slots of open orders by order id. */
+  readonly orders = new IdMap();
+  /** Slots of open orders by `${userId}:${cid}`. */
+  readonly cids = new Map<string, number>();
   readonly maxOpenOrdersPerUser: number;
 
   nextOrderId = 1;
@@ -94,7 +98,9 @@ export class Engine {
     const { assetsById, marketsById } = buildMarkets(opts.assets, opts.symbols);
     this.assetsById = assetsById;
     this.marketsById = marketsById;
-    for (const m of marketsById) if (m) this.books[m.spec.id] = new OrderBook(m.spec.id);
+    for (const m of marketsById) {
+      if (m) this.books[m.spec.id] = new OrderBook(m.spec.id, this.store);
+    }
     this.ledger = new Ledger(Math.min(assetsById.length, MAX_ASSET_ID + 1));
     this.maxOpenOrdersPerUser = opts.maxOpenOrdersPerUser ?? DEFAULT_MAX_OPEN_ORDERS_PER_USER;
   }
@@ -450,7 +456,8 @@ export class Engine {
     });
     this.emitBalance(acct, holdAsset);
 
-    const order = new BookOrder(
+    const book = this.books[spec.id] as OrderBook;
+    const slot = this.store.alloc(
       orderId,
       userId,
       spec.id,
@@ -458,35 +465,32 @@ export class Engine {
       priceTicks,
       qtyUnits,
       qtyUnits === 0 ? MAX_UNITS : qtyUnits,
-      0,
-      0,
       stp,
       cid,
       postOnly,
       this.seq,
     );
-    const book = this.books[spec.id] as OrderBook;
     this.takerHold = holdUnits;
     this.takerStpExpired = false;
     this.takerBudgetSpent = false;
 
     if (postOnly && this.wouldTake(book, side, priceTicks)) {
-      return this.endTaker(market, acct, order, "REJECTED", "POST_ONLY_WOULD_TAKE");
+      return this.endTaker(market, acct, slot, "REJECTED", "POST_ONLY_WOULD_TAKE");
     }
-    if (tif === "FOK" && !this.canFillFully(book, order)) {
-      return this.endTaker(market, acct, order, "EXPIRED", "FOK_NOT_FILLED");
+    if (tif === "FOK" && !this.canFillFully(book, slot)) {
+      return this.endTaker(market, acct, slot, "EXPIRED", "FOK_NOT_FILLED");
     }
     const limit = isLimit ? priceTicks : isBuy ? Infinity : 0;
-    this.match(market, book, acct, order, limit, budget);
+    this.match(market, book, acct, slot, limit, budget);
     assert(
-      tif !== "FOK" || order.remainingUnits === 0,
+      tif !== "FOK" || this.store.remainingUnits[slot] === 0,
       `FOK order ${orderId} passed its pre-check but did not fill`,
     );
     this.finishTaker(
       market,
       book,
       acct,
-      order,
+      slot,
       isLimit && tif === "GTC",
       isLimit ? "IOC_REMAINDER" : "MARKET_REMAINDER",
     );
@@ -533,22 +537,24 @@ export class Engine {
    * FOK pre-check, without changing anything: walks the opposite side as matching would
    * (same STP rules) and says whether the whole quantity would fill.
    */
-  private canFillFully(book: OrderBook, taker: BookOrder): boolean {
-    const opp = book.oppositeOf(taker.side);
-    const isBuy = taker.side === "BUY";
-    let need = taker.remainingUnits;
+  private canFillFully(book: OrderBook, taker: number): boolean {
+    const s = this.store;
+    const opp = book.oppositeOf(s.side(taker));
+    const isBuy = !s.isSell(taker);
+    const limit = s.priceTicks[taker];
+    const userId = s.userId[taker];
+    const stp = s.stp(taker);
+    let need = s.remainingUnits[taker];
     const levels = opp.levels;
     for (let i = levels.length - 1; i >= 0; i--) {
       const level = levels[i];
-      if (isBuy ? level.priceTicks > taker.priceTicks : level.priceTicks < taker.priceTicks) {
-        return false;
-      }
-      for (let o = level.head; o !== null; o = o.next) {
-        if (o.userId === taker.userId && taker.stp !== "NONE") {
-          if (taker.stp === "EXPIRE_MAKER") continue;
+      if (isBuy ? level.priceTicks > limit : level.priceTicks < limit) return false;
+      for (let o = level.head; o !== NIL; o = s.next[o]) {
+        if (s.userId[o] === userId && stp !== "NONE") {
+          if (stp === "EXPIRE_MAKER") continue;
           return false;
         }
-        need -= o.remainingUnits;
+        need -= s.remainingUnits[o];
         if (need <= 0) return true;
       }
     }
@@ -556,31 +562,36 @@ export class Engine {
   }
 
   /**
-   * Matches `taker` against the opposite side up to `limit` (ticks; Infinity/0 for market)
-   * and, for market buys, within `budget` quote units (-1: no budget).
+   * Matches order `taker` against the opposite side up to `limit` (ticks; Infinity or 0
+   * for market orders) and, for market buys, within `budget` quote units (-1: none).
    */
   private match(
     market: Market,
     book: OrderBook,
     takerAcct: Account,
-    taker: BookOrder,
+    taker: number,
     limit: number,
     budget: number,
   ): void {
-    const isBuy = taker.side === "BUY";
-    const opp = book.oppositeOf(taker.side);
-    const spec = market.spec;
+    const s = this.store;
+    const isBuy = !s.isSell(taker);
+    const opp = isBuy ? book.asks : book.bids;
     const scale = market.scale;
-    const stp = taker.stp;
+    const step = market.spec.qtyStepUnits;
+    const stp = s.stp(taker);
+    const takerUser = s.userId[taker];
+    const remaining = s.remainingUnits;
+    const next = s.next;
+    const userIds = s.userId;
     let budgetLeft = budget;
-    while (taker.remainingUnits > 0 && !this.takerStpExpired) {
+    while (remaining[taker] > 0 && !this.takerStpExpired) {
       const level = opp.best();
       if (level === undefined) break;
       const price = level.priceTicks;
       if (isBuy ? price > limit : price < limit) break;
-      let cap = taker.remainingUnits;
+      let cap = remaining[taker];
       if (budgetLeft >= 0) {
-        const affordable = maxQtyForQuote(budgetLeft, price, scale, spec.qtyStepUnits);
+        const affordable = maxQtyForQuote(budgetLeft, price, scale, step);
         if (affordable === 0) {
           this.takerBudgetSpent = true;
           break;
@@ -588,26 +599,26 @@ export class Engine {
         if (affordable < cap) cap = affordable;
       }
       let o = level.head;
-      while (o !== null && cap > 0) {
-        const next = o.next;
-        if (o.userId === taker.userId && stp !== "NONE") {
+      while (o !== NIL && cap > 0) {
+        const after = next[o];
+        if (stp !== "NONE" && userIds[o] === takerUser) {
           if (stp === "EXPIRE_TAKER") {
             this.takerStpExpired = true;
             break;
           }
-          this.expireMaker(market, opp, o);
+          this.expireMaker(market, opp, level, o);
           if (stp === "EXPIRE_BOTH") {
             this.takerStpExpired = true;
             break;
           }
-          o = next;
+          o = after;
           continue;
         }
-        const f = o.remainingUnits < cap ? o.remainingUnits : cap;
-        const paid = this.fill(market, takerAcct, taker, opp, o, level, f);
+        const f = remaining[o] < cap ? remaining[o] : cap;
+        const paid = this.fill(market, takerAcct, taker, opp, level, o, f);
         if (budgetLeft >= 0) budgetLeft -= paid;
         cap -= f;
-        o = next;
+        o = after;
       }
       this.emitLevel(book, opp.side, level);
       opp.dropIfEmpty(level);
@@ -615,58 +626,60 @@ export class Engine {
   }
 
   /**
-   * Settles one fill of `f` units between `taker` and resting `maker` at the maker's
-   * price; returns the quote amount paid.
+   * Settles one fill of `f` units between order `taker` and resting order `maker` at the
+   * maker's price; returns the quote amount paid.
    */
   private fill(
     market: Market,
     takerAcct: Account,
-    taker: BookOrder,
+    taker: number,
     makerSide: BookSide,
-    maker: BookOrder,
     level: Level,
+    maker: number,
     f: number,
   ): number {
+    const s = this.store;
     const spec = market.spec;
-    const price = maker.priceTicks;
+    const price = level.priceTicks;
     const paid = quoteUnits(price, f, market.scale);
     assert(paid !== OVERFLOW, `fill ${f} at ${price} overflows`);
     const baseId = spec.baseAssetId;
     const quoteId = spec.quoteAssetId;
     const ledger = this.ledger;
-    const makerAcct = ledger.find(maker.userId) as Account;
-    const takerIsBuy = taker.side === "BUY";
-    const takerFeePpm = spec.takerFeePpm;
-    const makerFeePpm = spec.makerFeePpm;
+    const makerUser = s.userId[maker];
+    const makerAcct = makerUser === takerAcct.userId
+      ? takerAcct
+      : ledger.find(makerUser) as Account;
+    const takerIsBuy = !s.isSell(taker);
     let buyerFee: number;
     let sellerFee: number;
 
-    // Book bookkeeping.
+    // The book's side of the fill.
     level.totalUnits -= f;
-    maker.remainingUnits -= f;
-    maker.filledUnits += f;
-    maker.quoteFilledUnits += paid;
-    taker.remainingUnits -= f;
-    taker.filledUnits += f;
-    taker.quoteFilledUnits += paid;
+    s.remainingUnits[maker] -= f;
+    s.filledUnits[maker] += f;
+    s.quoteFilledUnits[maker] += paid;
+    s.remainingUnits[taker] -= f;
+    s.filledUnits[taker] += f;
+    s.quoteFilledUnits[taker] += paid;
 
-    // Maker side of the money.
-    let makerHold = maker.holdUnits;
+    // The money.
+    let makerHold = s.holdUnits[maker];
     if (takerIsBuy) {
-      // maker sells base, receives quote
-      sellerFee = feeUnits(paid, makerFeePpm);
+      // The maker sells base and receives quote.
+      sellerFee = feeUnits(paid, spec.makerFeePpm);
       ledger.spendFrozen(makerAcct, baseId, f);
       makerHold -= f;
       ledger.credit(makerAcct, quoteId, paid - sellerFee);
       ledger.creditFee(quoteId, sellerFee);
-      // taker buys base, pays quote from its hold
-      buyerFee = feeUnits(f, takerFeePpm);
+      // The taker buys base and pays quote from its hold.
+      buyerFee = feeUnits(f, spec.takerFeePpm);
       ledger.spendFrozen(takerAcct, quoteId, paid);
       this.takerHold -= paid;
-      if (taker.priceTicks !== 0) {
-        // limit buy: the hold was computed at the limit price; release the improvement
-        const atLimit = quoteUnits(taker.priceTicks, f, market.scale);
-        const improvement = atLimit - paid;
+      const limit = s.priceTicks[taker];
+      if (limit !== 0 && limit !== price) {
+        // A limit buy held at its limit price: release the price improvement.
+        const improvement = quoteUnits(limit, f, market.scale) - paid;
         if (improvement > 0) {
           ledger.release(takerAcct, quoteId, improvement);
           this.takerHold -= improvement;
@@ -675,20 +688,23 @@ export class Engine {
       ledger.credit(takerAcct, baseId, f - buyerFee);
       ledger.creditFee(baseId, buyerFee);
     } else {
-      // maker buys base at its own price: no improvement for the maker
-      buyerFee = feeUnits(f, makerFeePpm);
+      // The maker buys base at its own price: no improvement for a maker.
+      buyerFee = feeUnits(f, spec.makerFeePpm);
       ledger.spendFrozen(makerAcct, quoteId, paid);
       makerHold -= paid;
       ledger.credit(makerAcct, baseId, f - buyerFee);
       ledger.creditFee(baseId, buyerFee);
-      // taker sells base
-      sellerFee = feeUnits(paid, takerFeePpm);
+      // The taker sells base.
+      sellerFee = feeUnits(paid, spec.takerFeePpm);
       ledger.spendFrozen(takerAcct, baseId, f);
       this.takerHold -= f;
       ledger.credit(takerAcct, quoteId, paid - sellerFee);
       ledger.creditFee(quoteId, sellerFee);
     }
-    assert(makerHold >= 0 && this.takerHold >= 0, `negative hold after fill of order ${maker.id}`);
+    assert(
+      makerHold >= 0 && this.takerHold >= 0,
+      `negative hold after a fill of order ${s.id[maker]}`,
+    );
 
     const trade: TradeEvent = {
       type: "trade",
@@ -697,25 +713,25 @@ export class Engine {
       priceTicks: price,
       qtyUnits: f,
       quoteUnits: paid,
-      takerSide: taker.side,
-      makerOrderId: maker.id,
-      takerOrderId: taker.id,
-      makerUserId: maker.userId,
-      takerUserId: taker.userId,
+      takerSide: takerIsBuy ? "BUY" : "SELL",
+      makerOrderId: s.id[maker],
+      takerOrderId: s.id[taker],
+      makerUserId: makerUser,
+      takerUserId: takerAcct.userId,
       buyerFeeUnits: buyerFee,
       sellerFeeUnits: sellerFee,
     };
     this.out.push(trade);
 
-    if (maker.remainingUnits === 0) {
-      // Filled: leave the book, release any dust still held.
-      makerSide.unlink(maker); // the level total already dropped by f; 0 remains to subtract
+    if (s.remainingUnits[maker] === 0) {
+      // Filled: leave the book (the level already lost f) and release any dust.
+      makerSide.unlink(maker, level);
       if (makerHold > 0) ledger.release(makerAcct, takerIsBuy ? baseId : quoteId, makerHold);
-      maker.holdUnits = 0;
-      this.forget(maker, makerAcct);
+      s.holdUnits[maker] = 0;
       this.emitOrder(maker, "FILLED", null);
+      this.forget(maker, makerAcct);
     } else {
-      maker.holdUnits = makerHold;
+      s.holdUnits[maker] = makerHold;
       this.emitOrder(maker, "PARTIALLY_FILLED", null);
     }
     this.emitBalance(makerAcct, baseId);
@@ -723,30 +739,38 @@ export class Engine {
     return paid;
   }
 
-  /** Cancels a resting maker of the taker's own user under STP (EXPIRE_MAKER / BOTH). */
-  private expireMaker(market: Market, side: BookSide, o: BookOrder): void {
+  /** Ends a resting order of the taker's own user under STP (EXPIRE_MAKER, EXPIRE_BOTH). */
+  private expireMaker(market: Market, side: BookSide, level: Level, o: number): void {
     // The level's delta is emitted by the match loop once it is done with the level.
-    side.unlink(o);
-    this.releaseAndForget(market, o);
+    side.unlink(o, level);
+    const acct = this.releaseHold(market, o);
     this.emitOrder(o, "EXPIRED", "STP_MAKER");
-    const acct = this.ledger.find(o.userId) as Account;
-    this.emitBalance(acct, o.side === "BUY" ? market.spec.quoteAssetId : market.spec.baseAssetId);
-  }
-
-  /** Releases everything an open order holds and removes it from the indexes. */
-  private releaseAndForget(market: Market, o: BookOrder): void {
-    const acct = this.ledger.find(o.userId) as Account;
-    const held = o.holdUnits;
-    const asset = o.side === "BUY" ? market.spec.quoteAssetId : market.spec.baseAssetId;
-    if (held > 0) this.ledger.release(acct, asset, held);
-    o.holdUnits = 0;
+    this.emitBalance(
+      acct,
+      this.store.isSell(o) ? market.spec.baseAssetId : market.spec.quoteAssetId,
+    );
     this.forget(o, acct);
   }
 
-  private forget(o: BookOrder, acct: Account): void {
-    this.orders.delete(o.id);
-    if (o.cid !== null) this.cids.delete(cidKey(o.userId, o.cid));
+  /** Releases everything open order `o` holds; returns its account. */
+  private releaseHold(market: Market, o: number): Account {
+    const s = this.store;
+    const acct = this.ledger.find(s.userId[o]) as Account;
+    const held = s.holdUnits[o];
+    const asset = s.isSell(o) ? market.spec.baseAssetId : market.spec.quoteAssetId;
+    if (held > 0) this.ledger.release(acct, asset, held);
+    s.holdUnits[o] = 0;
+    return acct;
+  }
+
+  /** Removes a closed order from the indexes and frees its slot. */
+  private forget(o: number, acct: Account): void {
+    const s = this.store;
+    this.orders.delete(s.id[o]);
+    const cid = s.cid[o];
+    if (cid !== null) this.cids.delete(cidKey(s.userId[o], cid));
     acct.openOrders--;
+    s.free(o);
   }
 
   /** After matching: rest the remainder of a GTC order, or end the taker. */
@@ -754,12 +778,14 @@ export class Engine {
     market: Market,
     book: OrderBook,
     acct: Account,
-    taker: BookOrder,
+    taker: number,
     canRest: boolean,
     remainderReason: EndReason,
   ): void {
-    if (taker.remainingUnits === 0) return this.endTaker(market, acct, taker, "FILLED", null);
-    if (taker.qtyUnits === 0 && this.takerBudgetSpent && taker.filledUnits > 0) {
+    const s = this.store;
+    const remaining = s.remainingUnits[taker];
+    if (remaining === 0) return this.endTaker(market, acct, taker, "FILLED", null);
+    if (s.qtyUnits[taker] === 0 && this.takerBudgetSpent && s.filledUnits[taker] > 0) {
       // A market buy by quote amount that spent its budget is filled.
       return this.endTaker(market, acct, taker, "FILLED", null);
     }
@@ -768,60 +794,66 @@ export class Engine {
 
     // Rest in the book.
     const spec = market.spec;
-    if (taker.side === "BUY") {
-      const need = quoteUnits(taker.priceTicks, taker.remainingUnits, market.scale);
-      assert(this.takerHold >= need, `order ${taker.id} holds ${this.takerHold}, needs ${need}`);
+    const isSell = s.isSell(taker);
+    if (!isSell) {
+      const need = quoteUnits(s.priceTicks[taker], remaining, market.scale);
+      assert(this.takerHold >= need, `order ${s.id[taker]} holds ${this.takerHold}, needs ${need}`);
     } else {
       assert(
-        this.takerHold === taker.remainingUnits,
-        `sell order ${taker.id} holds ${this.takerHold}, has ${taker.remainingUnits} left`,
+        this.takerHold === remaining,
+        `sell order ${s.id[taker]} holds ${this.takerHold}, has ${remaining} left`,
       );
     }
-    taker.seq = this.seq;
-    const side = book.sideOf(taker.side);
+    s.seq[taker] = this.seq;
+    s.holdUnits[taker] = this.takerHold;
+    const side = isSell ? book.asks : book.bids;
     const level = side.add(taker);
-    this.orders.set(taker.id, taker);
-    if (taker.cid !== null) this.cids.set(cidKey(taker.userId, taker.cid), taker);
-    taker.holdUnits = this.takerHold;
+    this.orders.set(s.id[taker], taker);
+    const cid = s.cid[taker];
+    if (cid !== null) this.cids.set(cidKey(s.userId[taker], cid), taker);
     acct.openOrders++;
-    this.emitOrder(taker, taker.filledUnits > 0 ? "PARTIALLY_FILLED" : "NEW", null);
-    if (taker.filledUnits > 0) {
+    const filled = s.filledUnits[taker] > 0;
+    this.emitOrder(taker, filled ? "PARTIALLY_FILLED" : "NEW", null);
+    if (filled) {
       this.emitBalance(acct, spec.baseAssetId);
       this.emitBalance(acct, spec.quoteAssetId);
     }
-    this.emitLevel(book, taker.side, level);
+    this.emitLevel(book, side.side, level);
   }
 
   /** Ends a taker that does not rest: release what it still holds, emit its final state. */
   private endTaker(
     market: Market,
     acct: Account,
-    taker: BookOrder,
+    taker: number,
     status: OrderStatus,
     reason: EndReason | null,
   ): void {
+    const s = this.store;
     const spec = market.spec;
-    const holdAsset = taker.side === "BUY" ? spec.quoteAssetId : spec.baseAssetId;
+    const holdAsset = s.isSell(taker) ? spec.baseAssetId : spec.quoteAssetId;
     if (this.takerHold > 0) this.ledger.release(acct, holdAsset, this.takerHold);
     this.takerHold = 0;
-    if (taker.qtyUnits === 0) taker.remainingUnits = 0; // market buy by quote amount
     this.emitOrder(taker, status, reason);
-    if (taker.filledUnits > 0) {
+    if (s.filledUnits[taker] > 0) {
       this.emitBalance(acct, spec.baseAssetId);
       this.emitBalance(acct, spec.quoteAssetId);
     } else {
       this.emitBalance(acct, holdAsset);
     }
+    s.free(taker);
   }
 
   // ---------------------------------------------------------------- cancel
 
   private cancel(c: CancelOrder): void {
-    let o: BookOrder | undefined;
+    let o: number;
     if (c.orderId !== undefined) {
-      o = this.orders.get(c.orderId);
+      o = typeof c.orderId === "number" && Number.isSafeInteger(c.orderId)
+        ? this.orders.get(c.orderId)
+        : NIL;
     } else if (c.cid !== undefined) {
-      o = this.cids.get(cidKey(c.userId, c.cid));
+      o = this.cids.get(cidKey(c.userId, c.cid)) ?? NIL;
     } else {
       return this.rejectRaw(
         "cancel",
@@ -832,8 +864,9 @@ export class Engine {
         `Cannot cancel: give an order id or a cid`,
       );
     }
-    const ref = c.orderId !== undefined ? `order ${c.orderId}` : `cid "${c.cid}"`;
-    if (o === undefined || (c.symbolId !== undefined && o.symbolId !== c.symbolId)) {
+    const s = this.store;
+    if (o === NIL || (c.symbolId !== undefined && s.symbolId[o] !== c.symbolId)) {
+      const ref = c.orderId !== undefined ? `order ${c.orderId}` : `cid "${c.cid}"`;
       return this.rejectRaw(
         "cancel",
         c.userId,
@@ -843,7 +876,8 @@ export class Engine {
         `Cannot cancel: ${ref} is not open`,
       );
     }
-    if (o.userId !== c.userId) {
+    if (s.userId[o] !== c.userId) {
+      const ref = c.orderId !== undefined ? `order ${c.orderId}` : `cid "${c.cid}"`;
       return this.rejectRaw(
         "cancel",
         c.userId,
@@ -853,33 +887,31 @@ export class Engine {
         `Cannot cancel: ${ref} belongs to another user`,
       );
     }
-    const market = this.marketsById[o.symbolId] as Market;
-    const book = this.books[o.symbolId] as OrderBook;
-    this.removeResting(market, book, o, "CANCELED", "USER_CANCEL");
+    const symbolId = s.symbolId[o];
+    this.removeResting(this.marketsById[symbolId] as Market, this.books[symbolId] as OrderBook, o);
   }
 
-  /** Takes a resting order out of the book, releases its hold, emits its end. */
-  private removeResting(
-    market: Market,
-    book: OrderBook,
-    o: BookOrder,
-    status: OrderStatus,
-    reason: EndReason,
-  ): void {
-    const side = book.sideOf(o.side);
-    const level = side.unlink(o);
-    this.releaseAndForget(market, o);
-    this.emitOrder(o, status, reason);
-    const acct = this.ledger.find(o.userId) as Account;
-    this.emitBalance(acct, o.side === "BUY" ? market.spec.quoteAssetId : market.spec.baseAssetId);
-    this.emitLevel(book, o.side, level);
+  /** Takes a resting order out of the book on a user's cancel, releases its hold. */
+  private removeResting(market: Market, book: OrderBook, o: number): void {
+    const s = this.store;
+    const side = s.isSell(o) ? book.asks : book.bids;
+    const level = side.levelOf(o);
+    side.unlink(o, level);
+    const acct = this.releaseHold(market, o);
+    this.emitOrder(o, "CANCELED", "USER_CANCEL");
+    this.emitBalance(acct, s.isSell(o) ? market.spec.baseAssetId : market.spec.quoteAssetId);
+    this.emitLevel(book, side.side, level);
     side.dropIfEmpty(level);
+    this.forget(o, acct);
   }
 
   // ---------------------------------------------------------------- amend
 
   private amend(c: AmendOrder): void {
-    const o = this.orders.get(c.orderId);
+    const s = this.store;
+    const o = typeof c.orderId === "number" && Number.isSafeInteger(c.orderId)
+      ? this.orders.get(c.orderId)
+      : NIL;
     const rej = (reason: RejectReason, msg: string) =>
       this.rejectRaw(
         "amend",
@@ -889,16 +921,20 @@ export class Engine {
         reason,
         `Cannot amend order ${c.orderId}: ${msg}`,
       );
-    if (o === undefined) return rej("UNKNOWN_ORDER", "it is not open");
-    if (o.userId !== c.userId) return rej("NOT_ORDER_OWNER", "it belongs to another user");
+    if (o === NIL) return rej("UNKNOWN_ORDER", "it is not open");
+    if (s.userId[o] !== c.userId) return rej("NOT_ORDER_OWNER", "it belongs to another user");
     if (c.qtyUnits === undefined && c.priceTicks === undefined) {
       return rej("AMEND_INVALID", "give a new qty or a new price");
     }
-    const market = this.marketsById[o.symbolId] as Market;
+    const symbolId = s.symbolId[o];
+    const market = this.marketsById[symbolId] as Market;
     const spec = market.spec;
-    const book = this.books[o.symbolId] as OrderBook;
-    const acct = this.ledger.find(o.userId) as Account;
-    const newQty = c.qtyUnits ?? o.qtyUnits;
+    const book = this.books[symbolId] as OrderBook;
+    const acct = this.ledger.find(s.userId[o]) as Account;
+    const isSell = s.isSell(o);
+    const oldQty = s.qtyUnits[o];
+    const filled = s.filledUnits[o];
+    const newQty = c.qtyUnits ?? oldQty;
     if (!isPositiveUnits(newQty)) {
       return rej(
         "INVALID_QTY",
@@ -906,34 +942,33 @@ export class Engine {
       );
     }
     if (!this.lotOk(newQty, spec, (r, m) => rej(r, m))) return;
-    if (newQty <= o.filledUnits) {
-      return rej("AMEND_INVALID", `new qty ${newQty} must exceed the filled qty ${o.filledUnits}`);
+    if (newQty <= filled) {
+      return rej("AMEND_INVALID", `new qty ${newQty} must exceed the filled qty ${filled}`);
     }
-    const newRemaining = newQty - o.filledUnits;
-    const holdAsset = o.side === "BUY" ? spec.quoteAssetId : spec.baseAssetId;
-    const held = o.holdUnits;
+    const newRemaining = newQty - filled;
+    const holdAsset = isSell ? spec.baseAssetId : spec.quoteAssetId;
+    const held = s.holdUnits[o];
+    const side = isSell ? book.asks : book.bids;
 
-    if (c.priceTicks === undefined || c.priceTicks === o.priceTicks) {
+    if (c.priceTicks === undefined || c.priceTicks === s.priceTicks[o]) {
       // Reduce in place, keeping time priority.
-      if (newQty >= o.qtyUnits) {
+      if (newQty >= oldQty) {
         return rej(
           "AMEND_INVALID",
-          `without a new price qty can only go down, received ${newQty} (current ${o.qtyUnits})`,
+          `without a new price qty can only go down, received ${newQty} (current ${oldQty})`,
         );
       }
-      const need = o.side === "BUY"
-        ? quoteUnits(o.priceTicks, newRemaining, market.scale)
-        : newRemaining;
-      assert(held >= need, `order ${o.id} holds ${held}, needs ${need}`);
-      const level = o.level as Level;
-      level.totalUnits -= o.remainingUnits - newRemaining;
-      o.remainingUnits = newRemaining;
-      o.qtyUnits = newQty;
+      const need = isSell ? newRemaining : quoteUnits(s.priceTicks[o], newRemaining, market.scale);
+      assert(held >= need, `order ${c.orderId} holds ${held}, needs ${need}`);
+      const level = side.levelOf(o);
+      level.totalUnits -= s.remainingUnits[o] - newRemaining;
+      s.remainingUnits[o] = newRemaining;
+      s.qtyUnits[o] = newQty;
       if (held > need) this.ledger.release(acct, holdAsset, held - need);
-      o.holdUnits = need;
-      this.emitOrder(o, o.filledUnits > 0 ? "PARTIALLY_FILLED" : "NEW", null);
+      s.holdUnits[o] = need;
+      this.emitOrder(o, filled > 0 ? "PARTIALLY_FILLED" : "NEW", null);
       this.emitBalance(acct, holdAsset);
-      this.emitLevel(book, o.side, level);
+      this.emitLevel(book, side.side, level);
       return;
     }
 
@@ -958,13 +993,7 @@ export class Engine {
         `order value must be at least ${spec.minNotionalUnits} quote units, received ${notional}`,
       );
     }
-    const need = o.side === "BUY" ? quoteUnits(p, newRemaining, market.scale) : newRemaining;
-    if (need === OVERFLOW) {
-      return rej(
-        "AMOUNT_OVERFLOW",
-        `price ${p} × qty ${newRemaining} exceeds the largest representable amount`,
-      );
-    }
+    const need = isSell ? newRemaining : quoteUnits(p, newRemaining, market.scale);
     if (need > held && acct.available[holdAsset] < need - held) {
       return rej(
         "INSUFFICIENT_BALANCE",
@@ -973,49 +1002,51 @@ export class Engine {
         }`,
       );
     }
-    if (o.postOnly && this.wouldTake(book, o.side, p)) {
+    if (s.postOnly(o) && this.wouldTake(book, s.side(o), p)) {
       return rej("POST_ONLY_WOULD_TAKE", `a post-only order at price ${p} would take liquidity`);
     }
 
-    // Leave the book, adjust the hold, then match as a new taker at the new price.
-    const side = book.sideOf(o.side);
-    const level = side.unlink(o);
-    this.emitLevel(book, o.side, level);
+    // Leave the book, adjust the hold, then match as a taker at the new price.
+    const level = side.levelOf(o);
+    side.unlink(o, level);
+    this.emitLevel(book, side.side, level);
     side.dropIfEmpty(level);
-    this.orders.delete(o.id);
-    if (o.cid !== null) this.cids.delete(cidKey(o.userId, o.cid));
+    this.orders.delete(s.id[o]);
+    const cid = s.cid[o];
+    if (cid !== null) this.cids.delete(cidKey(s.userId[o], cid));
     acct.openOrders--;
-    o.holdUnits = 0;
+    s.holdUnits[o] = 0;
     if (need > held) this.ledger.hold(acct, holdAsset, need - held);
     else if (held > need) this.ledger.release(acct, holdAsset, held - need);
-    o.priceTicks = p;
-    o.qtyUnits = newQty;
-    o.remainingUnits = newRemaining;
+    s.priceTicks[o] = p;
+    s.qtyUnits[o] = newQty;
+    s.remainingUnits[o] = newRemaining;
     this.takerHold = need;
     this.takerStpExpired = false;
     this.takerBudgetSpent = false;
     this.emitBalance(acct, holdAsset);
     this.match(market, book, acct, o, p, -1);
     this.finishTaker(market, book, acct, o, true, "IOC_REMAINDER");
-    assert(!book.isCrossed(), `book ${spec.name} is crossed after amending order ${o.id}`);
+    assert(!book.isCrossed(), `book ${spec.name} is crossed after amending order ${c.orderId}`);
   }
 
   // ---------------------------------------------------------------- events
 
-  private emitOrder(o: BookOrder, status: OrderStatus, reason: EndReason | null): void {
+  private emitOrder(o: number, status: OrderStatus, reason: EndReason | null): void {
+    const s = this.store;
     const e: OrderUpdated = {
       type: "order",
-      orderId: o.id,
-      userId: o.userId,
-      symbolId: o.symbolId,
-      side: o.side,
+      orderId: s.id[o],
+      userId: s.userId[o],
+      symbolId: s.symbolId[o],
+      side: s.isSell(o) ? "SELL" : "BUY",
       status,
-      priceTicks: o.priceTicks,
-      qtyUnits: o.qtyUnits,
-      filledUnits: o.filledUnits,
-      remainingUnits: status === "NEW" || status === "PARTIALLY_FILLED" ? o.remainingUnits : 0,
-      quoteFilledUnits: o.quoteFilledUnits,
-      cid: o.cid,
+      priceTicks: s.priceTicks[o],
+      qtyUnits: s.qtyUnits[o],
+      filledUnits: s.filledUnits[o],
+      remainingUnits: status === "NEW" || status === "PARTIALLY_FILLED" ? s.remainingUnits[o] : 0,
+      quoteFilledUnits: s.quoteFilledUnits[o],
+      cid: s.cid[o],
       reason,
     };
     this.out.push(e);
@@ -1086,9 +1117,20 @@ export class Engine {
     return { availableUnits: a?.available[assetId] ?? 0, frozenUnits: a?.frozen[assetId] ?? 0 };
   }
 
+  /** Number of open orders. */
+  get openOrderCount(): number {
+    return this.orders.size;
+  }
+
   /** An open order, or undefined. */
   openOrder(orderId: number): OpenOrderView | undefined {
     const o = this.orders.get(orderId);
+    return o === NIL ? undefined : this.view(o);
+  }
+
+  /** An open order by its user and client order id, or undefined. */
+  openOrderByCid(userId: number, cid: string): OpenOrderView | undefined {
+    const o = this.cids.get(cidKey(userId, cid));
     return o === undefined ? undefined : this.view(o);
   }
 
@@ -1100,22 +1142,28 @@ export class Engine {
     for (const o of book.ordersOf("SELL")) yield this.view(o);
   }
 
-  private view(o: BookOrder): OpenOrderView {
+  /** Aggregated depth of a symbol, best first, or undefined for an unknown symbol. */
+  depth(symbolId: number, limit: number): DepthSnapshot | undefined {
+    return this.books[symbolId]?.depth(Math.max(0, Math.min(limit, MAX_DEPTH_LEVELS)));
+  }
+
+  private view(o: number): OpenOrderView {
+    const s = this.store;
     return {
-      orderId: o.id,
-      userId: o.userId,
-      symbolId: o.symbolId,
-      side: o.side,
-      priceTicks: o.priceTicks,
-      qtyUnits: o.qtyUnits,
-      filledUnits: o.filledUnits,
-      remainingUnits: o.remainingUnits,
-      quoteFilledUnits: o.quoteFilledUnits,
-      status: o.filledUnits > 0 ? "PARTIALLY_FILLED" : "NEW",
-      stp: o.stp,
-      cid: o.cid,
-      postOnly: o.postOnly,
-      holdUnits: o.holdUnits,
+      orderId: s.id[o],
+      userId: s.userId[o],
+      symbolId: s.symbolId[o],
+      side: s.side(o),
+      priceTicks: s.priceTicks[o],
+      qtyUnits: s.qtyUnits[o],
+      filledUnits: s.filledUnits[o],
+      remainingUnits: s.remainingUnits[o],
+      quoteFilledUnits: s.quoteFilledUnits[o],
+      status: s.filledUnits[o] > 0 ? "PARTIALLY_FILLED" : "NEW",
+      stp: s.stp(o),
+      cid: s.cid[o],
+      postOnly: s.postOnly(o),
+      holdUnits: s.holdUnits[o],
     };
   }
 
@@ -1125,51 +1173,67 @@ export class Engine {
    * arithmetic) run inside apply; this one is for tests, recovery and periodic audits.
    */
   checkInvariants(): void {
+    const s = this.store;
     const slots = this.ledger.assetSlots;
     const frozenByUser = new Map<number, Float64Array>();
-    let open = 0;
     const openByUser = new Map<number, number>();
+    let open = 0;
     for (const book of this.books) {
       if (book === undefined) continue;
       const market = this.marketsById[book.symbolId] as Market;
-      assert(!book.isCrossed(), `book ${market.spec.name} is crossed`);
+      const name = market.spec.name;
+      assert(!book.isCrossed(), `book ${name} is crossed`);
       for (const side of [book.bids, book.asks]) {
         for (let i = 0; i < side.levels.length; i++) {
           const level = side.levels[i];
           if (i > 0) {
             assert(
               side.better(level.priceTicks, side.levels[i - 1].priceTicks),
-              `levels of ${market.spec.name} ${side.side} out of order`,
+              `levels of ${name} ${side.side} out of order`,
             );
           }
           assert(
             side.byPrice.get(level.priceTicks) === level,
-            `level ${level.priceTicks} missing from index`,
+            `level ${level.priceTicks} not indexed`,
           );
           let total = 0;
           let count = 0;
-          for (let o = level.head; o !== null; o = o.next) {
+          let prev = NIL;
+          for (let o = level.head; o !== NIL; o = s.next[o]) {
+            const id = s.id[o];
+            assert(s.inUse(o) && s.prev[o] === prev, `order ${id} badly linked`);
             assert(
-              o.level === level && o.priceTicks === level.priceTicks,
-              `order ${o.id} misplaced`,
+              s.side(o) === side.side && s.priceTicks[o] === level.priceTicks,
+              `order ${id} misplaced`,
             );
+            assert(s.symbolId[o] === book.symbolId, `order ${id} in the wrong book`);
             assert(
-              o.remainingUnits > 0 && o.filledUnits + o.remainingUnits === o.qtyUnits,
-              `order ${o.id} quantities do not add up`,
+              s.remainingUnits[o] > 0 && s.filledUnits[o] + s.remainingUnits[o] === s.qtyUnits[o],
+              `order ${id} quantities do not add up`,
             );
-            assert(this.orders.get(o.id) === o, `order ${o.id} missing from the order index`);
-            const held = o.holdUnits;
-            const need = o.side === "BUY"
-              ? quoteUnits(o.priceTicks, o.remainingUnits, market.scale)
-              : o.remainingUnits;
-            assert(held >= need, `order ${o.id} holds ${held}, needs ${need}`);
-            let f = frozenByUser.get(o.userId);
-            if (f === undefined) frozenByUser.set(o.userId, f = new Float64Array(slots));
-            f[o.side === "BUY" ? market.spec.quoteAssetId : market.spec.baseAssetId] += held;
-            openByUser.set(o.userId, (openByUser.get(o.userId) ?? 0) + 1);
-            total += o.remainingUnits;
+            assert(this.orders.get(id) === o, `order ${id} missing from the order index`);
+            const cid = s.cid[o];
+            if (cid !== null) {
+              assert(
+                this.cids.get(cidKey(s.userId[o], cid)) === o,
+                `cid of order ${id} not indexed`,
+              );
+            }
+            const held = s.holdUnits[o];
+            const need = s.isSell(o)
+              ? s.remainingUnits[o]
+              : quoteUnits(s.priceTicks[o], s.remainingUnits[o], market.scale);
+            assert(held >= need, `order ${id} holds ${held}, needs ${need}`);
+            const user = s.userId[o];
+            let f = frozenByUser.get(user);
+            if (f === undefined) frozenByUser.set(user, f = new Float64Array(slots));
+            f[s.isSell(o) ? market.spec.baseAssetId : market.spec.quoteAssetId] += held;
+            openByUser.set(user, (openByUser.get(user) ?? 0) + 1);
+            total += s.remainingUnits[o];
             count++;
+            prev = o;
           }
+          assert(level.tail === prev, `level ${level.priceTicks} tail is wrong`);
           assert(
             count > 0 && count === level.count,
             `level ${level.priceTicks} count ${level.count}, found ${count}`,
@@ -1182,17 +1246,21 @@ export class Engine {
         }
         assert(
           side.byPrice.size === side.levels.length,
-          `level index of ${market.spec.name} ${side.side} out of sync`,
+          `level index of ${name} ${side.side} out of sync`,
         );
       }
     }
     assert(open === this.orders.size, `${this.orders.size} indexed orders, ${open} in books`);
+    assert(open === s.size, `${s.size} order slots in use, ${open} in books`);
+    assert(this.cids.size <= open, `${this.cids.size} cids indexed for ${open} open orders`);
     const sums = new Float64Array(slots);
     for (const acct of this.ledger.accounts.values()) {
       const f = frozenByUser.get(acct.userId);
       assert(
         acct.openOrders === (openByUser.get(acct.userId) ?? 0),
-        `user ${acct.userId} open order count is wrong`,
+        `user ${acct.userId} counts ${acct.openOrders} open orders, books hold ${
+          openByUser.get(acct.userId) ?? 0
+        }`,
       );
       for (let a = 0; a < slots; a++) {
         assert(

@@ -1,47 +1,18 @@
 /**
  * The order book of one symbol: price levels sorted per side, FIFO within a level, O(1)
- * removal of any order by reference (doubly linked list), best level in O(1), and a
- * per-symbol monotonic update id for book deltas. The book knows nothing of balances.
+ * removal of any order (a doubly linked list through the {@link OrderStore} slots), the
+ * best level in O(1), and a per-symbol monotonic update id for book deltas. The book
+ * knows nothing of balances.
  */
 
 import { assert } from "./assert.ts";
-import type { Side, StpMode } from "./types.ts";
+import { NIL, type OrderStore } from "./order_store.ts";
+import type { Side } from "./types.ts";
 
-/** An order resting in (or about to enter) a book. Mutable; owned by the engine. */
-export class BookOrder {
-  prev: BookOrder | null = null;
-  next: BookOrder | null = null;
-  level: Level | null = null;
-  /**
-   * Units the ledger still holds for this order. Owned by the engine's risk and
-   * settlement steps; the book never reads it.
-   */
-  holdUnits = 0;
-
-  constructor(
-    readonly id: number,
-    readonly userId: number,
-    readonly symbolId: number,
-    readonly side: Side,
-    public priceTicks: number,
-    /** Original quantity (an amend that reduces it changes this). */
-    public qtyUnits: number,
-    public remainingUnits: number,
-    public filledUnits: number,
-    /** Sum of quote amounts of this order's fills. */
-    public quoteFilledUnits: number,
-    readonly stp: StpMode,
-    readonly cid: string | null,
-    readonly postOnly: boolean,
-    /** Engine sequence of the command that last placed it in the book (time priority). */
-    public seq: number,
-  ) {}
-}
-
-/** One price level: a FIFO queue of orders at the same price. */
+/** One price level: a FIFO queue of order slots at the same price. */
 export class Level {
-  head: BookOrder | null = null;
-  tail: BookOrder | null = null;
+  head = NIL;
+  tail = NIL;
   totalUnits = 0;
   count = 0;
   constructor(readonly priceTicks: number) {}
@@ -51,7 +22,7 @@ export class Level {
 export class BookSide {
   readonly levels: Level[] = [];
   readonly byPrice = new Map<number, Level>();
-  constructor(readonly side: Side) {}
+  constructor(readonly side: Side, private readonly store: OrderStore) {}
 
   /** The best level, or undefined if the side is empty. */
   best(): Level | undefined {
@@ -63,9 +34,8 @@ export class BookSide {
     return this.side === "BUY" ? a > b : a < b;
   }
 
-  /** Index of the first level whose price is not worse-than-or-equal ... see body. */
-  private insertIndex(priceTicks: number): number {
-    // levels ascend in "goodness": worst first, best last.
+  /** Position of `priceTicks` in `levels` (worst first, best last) by binary search. */
+  private indexOf(priceTicks: number): number {
     let lo = 0;
     let hi = this.levels.length;
     const bid = this.side === "BUY";
@@ -78,48 +48,52 @@ export class BookSide {
     return lo;
   }
 
-  /** Appends `order` at the tail of its price level, creating the level if needed. */
-  add(order: BookOrder): Level {
-    let level = this.byPrice.get(order.priceTicks);
+  /** Appends order `slot` at the tail of its price level, creating the level if needed. */
+  add(slot: number): Level {
+    const s = this.store;
+    const price = s.priceTicks[slot];
+    let level = this.byPrice.get(price);
     if (level === undefined) {
-      level = new Level(order.priceTicks);
-      this.byPrice.set(order.priceTicks, level);
+      level = new Level(price);
+      this.byPrice.set(price, level);
       const n = this.levels.length;
       // Most new levels are at or near the top of the book: check the end first.
-      if (n === 0 || this.better(order.priceTicks, this.levels[n - 1].priceTicks)) {
-        this.levels.push(level);
-      } else {
-        this.levels.splice(this.insertIndex(order.priceTicks), 0, level);
-      }
+      if (n === 0 || this.better(price, this.levels[n - 1].priceTicks)) this.levels.push(level);
+      else this.levels.splice(this.indexOf(price), 0, level);
     }
-    order.level = level;
-    order.prev = level.tail;
-    order.next = null;
-    if (level.tail !== null) level.tail.next = order;
-    else level.head = order;
-    level.tail = order;
-    level.totalUnits += order.remainingUnits;
+    s.prev[slot] = level.tail;
+    s.next[slot] = NIL;
+    if (level.tail !== NIL) s.next[level.tail] = slot;
+    else level.head = slot;
+    level.tail = slot;
+    level.totalUnits += s.remainingUnits[slot];
     level.count++;
     return level;
   }
 
-  /**
-   * Unlinks `order` from its level in O(1). The level stays in place even if it becomes
-   * empty; call {@link dropIfEmpty} once done with it.
-   */
-  unlink(order: BookOrder): Level {
-    const level = order.level;
-    assert(level !== null, `order ${order.id} is not in the book`);
-    if (order.prev !== null) order.prev.next = order.next;
-    else level.head = order.next;
-    if (order.next !== null) order.next.prev = order.prev;
-    else level.tail = order.prev;
-    level.totalUnits -= order.remainingUnits;
-    level.count--;
-    order.prev = null;
-    order.next = null;
-    order.level = null;
+  /** The level holding order `slot`. */
+  levelOf(slot: number): Level {
+    const level = this.byPrice.get(this.store.priceTicks[slot]);
+    assert(level !== undefined, `order slot ${slot} has no level on side ${this.side}`);
     return level;
+  }
+
+  /**
+   * Unlinks order `slot` from `level` in O(1), subtracting its remaining quantity from
+   * the level. The level stays even if empty; call {@link dropIfEmpty} when done with it.
+   */
+  unlink(slot: number, level: Level): void {
+    const s = this.store;
+    const prev = s.prev[slot];
+    const next = s.next[slot];
+    if (prev !== NIL) s.next[prev] = next;
+    else level.head = next;
+    if (next !== NIL) s.prev[next] = prev;
+    else level.tail = prev;
+    level.totalUnits -= s.remainingUnits[slot];
+    level.count--;
+    s.prev[slot] = NIL;
+    s.next[slot] = NIL;
   }
 
   /** Removes `level` from the side if it holds no orders. */
@@ -134,17 +108,10 @@ export class BookSide {
     if (this.levels[n - 1] === level) {
       this.levels.pop();
     } else {
-      const i = this.insertIndex(level.priceTicks);
-      assert(this.levels[i] === level, `level ${level.priceTicks} not found in side ${this.side}`);
+      const i = this.indexOf(level.priceTicks);
+      assert(this.levels[i] === level, `level ${level.priceTicks} not found on side ${this.side}`);
       this.levels.splice(i, 1);
     }
-  }
-
-  /** Number of orders on this side. */
-  orderCount(): number {
-    let n = 0;
-    for (const l of this.levels) n += l.count;
-    return n;
   }
 }
 
@@ -157,11 +124,15 @@ export interface DepthSnapshot {
 
 /** The book of one symbol. */
 export class OrderBook {
-  readonly bids = new BookSide("BUY");
-  readonly asks = new BookSide("SELL");
+  readonly bids: BookSide;
+  readonly asks: BookSide;
   /** Monotonic per-symbol id of the last book change. */
   updateId = 0;
-  constructor(readonly symbolId: number) {}
+
+  constructor(readonly symbolId: number, readonly store: OrderStore) {
+    this.bids = new BookSide("BUY", store);
+    this.asks = new BookSide("SELL", store);
+  }
 
   sideOf(side: Side): BookSide {
     return side === "BUY" ? this.bids : this.asks;
@@ -191,11 +162,12 @@ export class OrderBook {
     return { updateId: this.updateId, bids: take(this.bids, limit), asks: take(this.asks, limit) };
   }
 
-  /** Resting orders of one side, best level first, FIFO within a level. */
-  *ordersOf(side: Side): Generator<BookOrder> {
+  /** Slots of one side's resting orders, best level first, FIFO within a level. */
+  *ordersOf(side: Side): Generator<number> {
     const levels = this.sideOf(side).levels;
+    const next = () => this.store.next;
     for (let i = levels.length - 1; i >= 0; i--) {
-      for (let o = levels[i].head; o !== null; o = o.next) yield o;
+      for (let o = levels[i].head; o !== NIL; o = next()[o]) yield o;
     }
   }
 }
