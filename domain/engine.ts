@@ -18,13 +18,7 @@ import type {
   PlaceOrder,
   Withdraw,
 } from "./commands.ts";
-import type {
-  BookDelta,
-  CommandRejected,
-  EngineEvent,
-  OrderUpdated,
-  TradeEvent,
-} from "./events.ts";
+import type { CommandRejected, EngineEvent } from "./events.ts";
 import { Account, Ledger } from "./ledger.ts";
 import {
   DEFAULT_MAX_OPEN_ORDERS_PER_USER,
@@ -36,10 +30,11 @@ import {
 import type { AssetSpec, Market, SymbolSpec } from "./market_config.ts";
 import { buildMarkets } from "./market_config.ts";
 import { feeUnits, maxQtyForQuote, OVERFLOW, quoteUnits } from "./money.ts";
+import { END_REASONS, EventBuffer, STATUS_CODES } from "./event_buffer.ts";
 import { IdMap } from "./id_map.ts";
 import { BookSide, type DepthSnapshot, Level, OrderBook } from "./order_book.ts";
 import { NIL, OrderStore } from "./order_store.ts";
-import { RejectCode, type RejectReason } from "./reject_codes.ts";
+import type { RejectReason } from "./reject_codes.ts";
 import type { EndReason, OrderStatus, Side, StpMode, TimeInForce } from "./types.ts";
 import { STP_MODES } from "./types.ts";
 
@@ -88,7 +83,7 @@ export class Engine {
   /** Number of commands applied. */
   seq = 0;
 
-  private out: EngineEvent[] = [];
+  private readonly out = new EventBuffer();
   // State of the taker while one place or amend is being matched.
   private takerHold = 0;
   private takerStpExpired = false;
@@ -106,11 +101,20 @@ export class Engine {
   }
 
   /**
-   * Applies one command and returns its events in order. Business rejections are
-   * `rejected` events; a thrown error means a broken invariant (a bug).
+   * Applies one command and returns its events in order, as objects. Business rejections
+   * are `rejected` events; a thrown error means a broken invariant (a bug).
    */
   apply(cmd: Command): EngineEvent[] {
-    this.out = [];
+    return this.execute(cmd).decode();
+  }
+
+  /**
+   * Applies one command and returns its events in binary form: the engine's own buffer,
+   * valid until the next call (copy or decode what you keep). The hot path of stages and
+   * benchmarks; {@link apply} is this plus decoding.
+   */
+  execute(cmd: Command): EventBuffer {
+    this.out.reset();
     this.seq++;
     switch (cmd.type) {
       case "place":
@@ -437,23 +441,22 @@ export class Engine {
     // Accepted.
     if (orderId >= this.nextOrderId) this.nextOrderId = orderId + 1;
     this.ledger.hold(acct, holdAsset, holdUnits);
-    this.out.push({
-      type: "accepted",
+    this.out.accepted(
       orderId,
       userId,
-      symbolId: spec.id,
-      side,
-      orderType,
-      timeInForce: tif,
+      spec.id,
+      !isBuy,
+      !isLimit,
+      tif,
       postOnly,
       priceTicks,
       qtyUnits,
-      quoteUnits: quoteBudget,
+      quoteBudget,
       stp,
       cid,
-      holdAssetId: holdAsset,
+      holdAsset,
       holdUnits,
-    });
+    );
     this.emitBalance(acct, holdAsset);
 
     const book = this.books[spec.id] as OrderBook;
@@ -483,7 +486,7 @@ export class Engine {
     const limit = isLimit ? priceTicks : isBuy ? Infinity : 0;
     this.match(market, book, acct, slot, limit, budget);
     assert(
-      tif !== "FOK" || this.store.remainingUnits[slot] === 0,
+      tif !== "FOK" || this.store.remainingOf(slot) === 0,
       `FOK order ${orderId} passed its pre-check but did not fill`,
     );
     this.finishTaker(
@@ -541,20 +544,20 @@ export class Engine {
     const s = this.store;
     const opp = book.oppositeOf(s.side(taker));
     const isBuy = !s.isSell(taker);
-    const limit = s.priceTicks[taker];
-    const userId = s.userId[taker];
+    const limit = s.priceOf(taker);
+    const userId = s.userOf(taker);
     const stp = s.stp(taker);
-    let need = s.remainingUnits[taker];
+    let need = s.remainingOf(taker);
     const levels = opp.levels;
     for (let i = levels.length - 1; i >= 0; i--) {
       const level = levels[i];
       if (isBuy ? level.priceTicks > limit : level.priceTicks < limit) return false;
-      for (let o = level.head; o !== NIL; o = s.next[o]) {
-        if (s.userId[o] === userId && stp !== "NONE") {
+      for (let o = level.head; o !== NIL; o = s.nextOf(o)) {
+        if (s.userOf(o) === userId && stp !== "NONE") {
           if (stp === "EXPIRE_MAKER") continue;
           return false;
         }
-        need -= s.remainingUnits[o];
+        need -= s.remainingOf(o);
         if (need <= 0) return true;
       }
     }
@@ -579,17 +582,14 @@ export class Engine {
     const scale = market.scale;
     const step = market.spec.qtyStepUnits;
     const stp = s.stp(taker);
-    const takerUser = s.userId[taker];
-    const remaining = s.remainingUnits;
-    const next = s.next;
-    const userIds = s.userId;
+    const takerUser = s.userOf(taker);
     let budgetLeft = budget;
-    while (remaining[taker] > 0 && !this.takerStpExpired) {
+    while (s.remainingOf(taker) > 0 && !this.takerStpExpired) {
       const level = opp.best();
       if (level === undefined) break;
       const price = level.priceTicks;
       if (isBuy ? price > limit : price < limit) break;
-      let cap = remaining[taker];
+      let cap = s.remainingOf(taker);
       if (budgetLeft >= 0) {
         const affordable = maxQtyForQuote(budgetLeft, price, scale, step);
         if (affordable === 0) {
@@ -600,8 +600,8 @@ export class Engine {
       }
       let o = level.head;
       while (o !== NIL && cap > 0) {
-        const after = next[o];
-        if (stp !== "NONE" && userIds[o] === takerUser) {
+        const after = s.nextOf(o);
+        if (stp !== "NONE" && s.userOf(o) === takerUser) {
           if (stp === "EXPIRE_TAKER") {
             this.takerStpExpired = true;
             break;
@@ -614,7 +614,8 @@ export class Engine {
           o = after;
           continue;
         }
-        const f = remaining[o] < cap ? remaining[o] : cap;
+        const rest = s.remainingOf(o);
+        const f = rest < cap ? rest : cap;
         const paid = this.fill(market, takerAcct, taker, opp, level, o, f);
         if (budgetLeft >= 0) budgetLeft -= paid;
         cap -= f;
@@ -646,7 +647,7 @@ export class Engine {
     const baseId = spec.baseAssetId;
     const quoteId = spec.quoteAssetId;
     const ledger = this.ledger;
-    const makerUser = s.userId[maker];
+    const makerUser = s.userOf(maker);
     const makerAcct = makerUser === takerAcct.userId
       ? takerAcct
       : ledger.find(makerUser) as Account;
@@ -656,15 +657,11 @@ export class Engine {
 
     // The book's side of the fill.
     level.totalUnits -= f;
-    s.remainingUnits[maker] -= f;
-    s.filledUnits[maker] += f;
-    s.quoteFilledUnits[maker] += paid;
-    s.remainingUnits[taker] -= f;
-    s.filledUnits[taker] += f;
-    s.quoteFilledUnits[taker] += paid;
+    s.addFill(maker, f, paid);
+    s.addFill(taker, f, paid);
 
     // The money.
-    let makerHold = s.holdUnits[maker];
+    let makerHold = s.holdOf(maker);
     if (takerIsBuy) {
       // The maker sells base and receives quote.
       sellerFee = feeUnits(paid, spec.makerFeePpm);
@@ -676,7 +673,7 @@ export class Engine {
       buyerFee = feeUnits(f, spec.takerFeePpm);
       ledger.spendFrozen(takerAcct, quoteId, paid);
       this.takerHold -= paid;
-      const limit = s.priceTicks[taker];
+      const limit = s.priceOf(taker);
       if (limit !== 0 && limit !== price) {
         // A limit buy held at its limit price: release the price improvement.
         const improvement = quoteUnits(limit, f, market.scale) - paid;
@@ -703,35 +700,33 @@ export class Engine {
     }
     assert(
       makerHold >= 0 && this.takerHold >= 0,
-      `negative hold after a fill of order ${s.id[maker]}`,
+      `negative hold after a fill of order ${s.idOf(maker)}`,
     );
 
-    const trade: TradeEvent = {
-      type: "trade",
-      tradeId: this.nextTradeId++,
-      symbolId: spec.id,
-      priceTicks: price,
-      qtyUnits: f,
-      quoteUnits: paid,
-      takerSide: takerIsBuy ? "BUY" : "SELL",
-      makerOrderId: s.id[maker],
-      takerOrderId: s.id[taker],
-      makerUserId: makerUser,
-      takerUserId: takerAcct.userId,
-      buyerFeeUnits: buyerFee,
-      sellerFeeUnits: sellerFee,
-    };
-    this.out.push(trade);
+    this.out.trade(
+      this.nextTradeId++,
+      spec.id,
+      price,
+      f,
+      paid,
+      !takerIsBuy,
+      s.idOf(maker),
+      s.idOf(taker),
+      makerUser,
+      takerAcct.userId,
+      buyerFee,
+      sellerFee,
+    );
 
-    if (s.remainingUnits[maker] === 0) {
+    if (s.remainingOf(maker) === 0) {
       // Filled: leave the book (the level already lost f) and release any dust.
       makerSide.unlink(maker, level);
       if (makerHold > 0) ledger.release(makerAcct, takerIsBuy ? baseId : quoteId, makerHold);
-      s.holdUnits[maker] = 0;
+      s.setHold(maker, 0);
       this.emitOrder(maker, "FILLED", null);
       this.forget(maker, makerAcct);
     } else {
-      s.holdUnits[maker] = makerHold;
+      s.setHold(maker, makerHold);
       this.emitOrder(maker, "PARTIALLY_FILLED", null);
     }
     this.emitBalance(makerAcct, baseId);
@@ -755,20 +750,20 @@ export class Engine {
   /** Releases everything open order `o` holds; returns its account. */
   private releaseHold(market: Market, o: number): Account {
     const s = this.store;
-    const acct = this.ledger.find(s.userId[o]) as Account;
-    const held = s.holdUnits[o];
+    const acct = this.ledger.find(s.userOf(o)) as Account;
+    const held = s.holdOf(o);
     const asset = s.isSell(o) ? market.spec.baseAssetId : market.spec.quoteAssetId;
     if (held > 0) this.ledger.release(acct, asset, held);
-    s.holdUnits[o] = 0;
+    s.setHold(o, 0);
     return acct;
   }
 
   /** Removes a closed order from the indexes and frees its slot. */
   private forget(o: number, acct: Account): void {
     const s = this.store;
-    this.orders.delete(s.id[o]);
+    this.orders.delete(s.idOf(o));
     const cid = s.cid[o];
-    if (cid !== null) this.cids.delete(cidKey(s.userId[o], cid));
+    if (cid !== null) this.cids.delete(cidKey(s.userOf(o), cid));
     acct.openOrders--;
     s.free(o);
   }
@@ -783,9 +778,9 @@ export class Engine {
     remainderReason: EndReason,
   ): void {
     const s = this.store;
-    const remaining = s.remainingUnits[taker];
+    const remaining = s.remainingOf(taker);
     if (remaining === 0) return this.endTaker(market, acct, taker, "FILLED", null);
-    if (s.qtyUnits[taker] === 0 && this.takerBudgetSpent && s.filledUnits[taker] > 0) {
+    if (s.qtyOf(taker) === 0 && this.takerBudgetSpent && s.filledOf(taker) > 0) {
       // A market buy by quote amount that spent its budget is filled.
       return this.endTaker(market, acct, taker, "FILLED", null);
     }
@@ -796,23 +791,26 @@ export class Engine {
     const spec = market.spec;
     const isSell = s.isSell(taker);
     if (!isSell) {
-      const need = quoteUnits(s.priceTicks[taker], remaining, market.scale);
-      assert(this.takerHold >= need, `order ${s.id[taker]} holds ${this.takerHold}, needs ${need}`);
+      const need = quoteUnits(s.priceOf(taker), remaining, market.scale);
+      assert(
+        this.takerHold >= need,
+        `order ${s.idOf(taker)} holds ${this.takerHold}, needs ${need}`,
+      );
     } else {
       assert(
         this.takerHold === remaining,
-        `sell order ${s.id[taker]} holds ${this.takerHold}, has ${remaining} left`,
+        `sell order ${s.idOf(taker)} holds ${this.takerHold}, has ${remaining} left`,
       );
     }
-    s.seq[taker] = this.seq;
-    s.holdUnits[taker] = this.takerHold;
+    s.setSeq(taker, this.seq);
+    s.setHold(taker, this.takerHold);
     const side = isSell ? book.asks : book.bids;
     const level = side.add(taker);
-    this.orders.set(s.id[taker], taker);
+    this.orders.set(s.idOf(taker), taker);
     const cid = s.cid[taker];
-    if (cid !== null) this.cids.set(cidKey(s.userId[taker], cid), taker);
+    if (cid !== null) this.cids.set(cidKey(s.userOf(taker), cid), taker);
     acct.openOrders++;
-    const filled = s.filledUnits[taker] > 0;
+    const filled = s.filledOf(taker) > 0;
     this.emitOrder(taker, filled ? "PARTIALLY_FILLED" : "NEW", null);
     if (filled) {
       this.emitBalance(acct, spec.baseAssetId);
@@ -835,7 +833,7 @@ export class Engine {
     if (this.takerHold > 0) this.ledger.release(acct, holdAsset, this.takerHold);
     this.takerHold = 0;
     this.emitOrder(taker, status, reason);
-    if (s.filledUnits[taker] > 0) {
+    if (s.filledOf(taker) > 0) {
       this.emitBalance(acct, spec.baseAssetId);
       this.emitBalance(acct, spec.quoteAssetId);
     } else {
@@ -865,7 +863,7 @@ export class Engine {
       );
     }
     const s = this.store;
-    if (o === NIL || (c.symbolId !== undefined && s.symbolId[o] !== c.symbolId)) {
+    if (o === NIL || (c.symbolId !== undefined && s.symbolOf(o) !== c.symbolId)) {
       const ref = c.orderId !== undefined ? `order ${c.orderId}` : `cid "${c.cid}"`;
       return this.rejectRaw(
         "cancel",
@@ -876,7 +874,7 @@ export class Engine {
         `Cannot cancel: ${ref} is not open`,
       );
     }
-    if (s.userId[o] !== c.userId) {
+    if (s.userOf(o) !== c.userId) {
       const ref = c.orderId !== undefined ? `order ${c.orderId}` : `cid "${c.cid}"`;
       return this.rejectRaw(
         "cancel",
@@ -887,7 +885,7 @@ export class Engine {
         `Cannot cancel: ${ref} belongs to another user`,
       );
     }
-    const symbolId = s.symbolId[o];
+    const symbolId = s.symbolOf(o);
     this.removeResting(this.marketsById[symbolId] as Market, this.books[symbolId] as OrderBook, o);
   }
 
@@ -922,18 +920,18 @@ export class Engine {
         `Cannot amend order ${c.orderId}: ${msg}`,
       );
     if (o === NIL) return rej("UNKNOWN_ORDER", "it is not open");
-    if (s.userId[o] !== c.userId) return rej("NOT_ORDER_OWNER", "it belongs to another user");
+    if (s.userOf(o) !== c.userId) return rej("NOT_ORDER_OWNER", "it belongs to another user");
     if (c.qtyUnits === undefined && c.priceTicks === undefined) {
       return rej("AMEND_INVALID", "give a new qty or a new price");
     }
-    const symbolId = s.symbolId[o];
+    const symbolId = s.symbolOf(o);
     const market = this.marketsById[symbolId] as Market;
     const spec = market.spec;
     const book = this.books[symbolId] as OrderBook;
-    const acct = this.ledger.find(s.userId[o]) as Account;
+    const acct = this.ledger.find(s.userOf(o)) as Account;
     const isSell = s.isSell(o);
-    const oldQty = s.qtyUnits[o];
-    const filled = s.filledUnits[o];
+    const oldQty = s.qtyOf(o);
+    const filled = s.filledOf(o);
     const newQty = c.qtyUnits ?? oldQty;
     if (!isPositiveUnits(newQty)) {
       return rej(
@@ -947,10 +945,10 @@ export class Engine {
     }
     const newRemaining = newQty - filled;
     const holdAsset = isSell ? spec.baseAssetId : spec.quoteAssetId;
-    const held = s.holdUnits[o];
+    const held = s.holdOf(o);
     const side = isSell ? book.asks : book.bids;
 
-    if (c.priceTicks === undefined || c.priceTicks === s.priceTicks[o]) {
+    if (c.priceTicks === undefined || c.priceTicks === s.priceOf(o)) {
       // Reduce in place, keeping time priority.
       if (newQty >= oldQty) {
         return rej(
@@ -958,14 +956,14 @@ export class Engine {
           `without a new price qty can only go down, received ${newQty} (current ${oldQty})`,
         );
       }
-      const need = isSell ? newRemaining : quoteUnits(s.priceTicks[o], newRemaining, market.scale);
+      const need = isSell ? newRemaining : quoteUnits(s.priceOf(o), newRemaining, market.scale);
       assert(held >= need, `order ${c.orderId} holds ${held}, needs ${need}`);
       const level = side.levelOf(o);
-      level.totalUnits -= s.remainingUnits[o] - newRemaining;
-      s.remainingUnits[o] = newRemaining;
-      s.qtyUnits[o] = newQty;
+      level.totalUnits -= s.remainingOf(o) - newRemaining;
+      s.setRemaining(o, newRemaining);
+      s.setQty(o, newQty);
       if (held > need) this.ledger.release(acct, holdAsset, held - need);
-      s.holdUnits[o] = need;
+      s.setHold(o, need);
       this.emitOrder(o, filled > 0 ? "PARTIALLY_FILLED" : "NEW", null);
       this.emitBalance(acct, holdAsset);
       this.emitLevel(book, side.side, level);
@@ -1011,16 +1009,16 @@ export class Engine {
     side.unlink(o, level);
     this.emitLevel(book, side.side, level);
     side.dropIfEmpty(level);
-    this.orders.delete(s.id[o]);
+    this.orders.delete(s.idOf(o));
     const cid = s.cid[o];
-    if (cid !== null) this.cids.delete(cidKey(s.userId[o], cid));
+    if (cid !== null) this.cids.delete(cidKey(s.userOf(o), cid));
     acct.openOrders--;
-    s.holdUnits[o] = 0;
+    s.setHold(o, 0);
     if (need > held) this.ledger.hold(acct, holdAsset, need - held);
     else if (held > need) this.ledger.release(acct, holdAsset, held - need);
-    s.priceTicks[o] = p;
-    s.qtyUnits[o] = newQty;
-    s.remainingUnits[o] = newRemaining;
+    s.setPrice(o, p);
+    s.setQty(o, newQty);
+    s.setRemaining(o, newRemaining);
     this.takerHold = need;
     this.takerStpExpired = false;
     this.takerBudgetSpent = false;
@@ -1034,44 +1032,35 @@ export class Engine {
 
   private emitOrder(o: number, status: OrderStatus, reason: EndReason | null): void {
     const s = this.store;
-    const e: OrderUpdated = {
-      type: "order",
-      orderId: s.id[o],
-      userId: s.userId[o],
-      symbolId: s.symbolId[o],
-      side: s.isSell(o) ? "SELL" : "BUY",
-      status,
-      priceTicks: s.priceTicks[o],
-      qtyUnits: s.qtyUnits[o],
-      filledUnits: s.filledUnits[o],
-      remainingUnits: status === "NEW" || status === "PARTIALLY_FILLED" ? s.remainingUnits[o] : 0,
-      quoteFilledUnits: s.quoteFilledUnits[o],
-      cid: s.cid[o],
-      reason,
-    };
-    this.out.push(e);
+    const open = status === "NEW" || status === "PARTIALLY_FILLED";
+    this.out.order(
+      s.idOf(o),
+      s.userOf(o),
+      s.symbolOf(o),
+      s.isSell(o),
+      STATUS_CODES.indexOf(status),
+      s.priceOf(o),
+      s.qtyOf(o),
+      s.filledOf(o),
+      open ? s.remainingOf(o) : 0,
+      s.quoteFilledOf(o),
+      s.cid[o],
+      reason === null ? -1 : END_REASONS.indexOf(reason),
+    );
   }
 
   private emitBalance(acct: Account, assetId: number): void {
-    this.out.push({
-      type: "balance",
-      userId: acct.userId,
-      assetId,
-      availableUnits: acct.available[assetId],
-      frozenUnits: acct.frozen[assetId],
-    });
+    this.out.balance(acct.userId, assetId, acct.available[assetId], acct.frozen[assetId]);
   }
 
   private emitLevel(book: OrderBook, side: Side, level: Level): void {
-    const e: BookDelta = {
-      type: "book",
-      symbolId: book.symbolId,
-      updateId: ++book.updateId,
-      side,
-      priceTicks: level.priceTicks,
-      qtyUnits: level.totalUnits,
-    };
-    this.out.push(e);
+    this.out.book(
+      book.symbolId,
+      ++book.updateId,
+      side === "SELL",
+      level.priceTicks,
+      level.totalUnits,
+    );
   }
 
   private rejectPlace(c: PlaceOrder, reason: RejectReason, message: string): void {
@@ -1093,16 +1082,7 @@ export class Engine {
     reason: RejectReason,
     message: string,
   ): void {
-    this.out.push({
-      type: "rejected",
-      command,
-      code: RejectCode[reason],
-      reason,
-      message,
-      userId,
-      orderId,
-      cid,
-    });
+    this.out.rejected(command, reason, userId, orderId, cid, message);
   }
 
   private assetName(assetId: number): string {
@@ -1150,20 +1130,20 @@ export class Engine {
   private view(o: number): OpenOrderView {
     const s = this.store;
     return {
-      orderId: s.id[o],
-      userId: s.userId[o],
-      symbolId: s.symbolId[o],
+      orderId: s.idOf(o),
+      userId: s.userOf(o),
+      symbolId: s.symbolOf(o),
       side: s.side(o),
-      priceTicks: s.priceTicks[o],
-      qtyUnits: s.qtyUnits[o],
-      filledUnits: s.filledUnits[o],
-      remainingUnits: s.remainingUnits[o],
-      quoteFilledUnits: s.quoteFilledUnits[o],
-      status: s.filledUnits[o] > 0 ? "PARTIALLY_FILLED" : "NEW",
+      priceTicks: s.priceOf(o),
+      qtyUnits: s.qtyOf(o),
+      filledUnits: s.filledOf(o),
+      remainingUnits: s.remainingOf(o),
+      quoteFilledUnits: s.quoteFilledOf(o),
+      status: s.filledOf(o) > 0 ? "PARTIALLY_FILLED" : "NEW",
       stp: s.stp(o),
       cid: s.cid[o],
       postOnly: s.postOnly(o),
-      holdUnits: s.holdUnits[o],
+      holdUnits: s.holdOf(o),
     };
   }
 
@@ -1199,37 +1179,37 @@ export class Engine {
           let total = 0;
           let count = 0;
           let prev = NIL;
-          for (let o = level.head; o !== NIL; o = s.next[o]) {
-            const id = s.id[o];
-            assert(s.inUse(o) && s.prev[o] === prev, `order ${id} badly linked`);
+          for (let o = level.head; o !== NIL; o = s.nextOf(o)) {
+            const id = s.idOf(o);
+            assert(s.inUse(o) && s.prevOf(o) === prev, `order ${id} badly linked`);
             assert(
-              s.side(o) === side.side && s.priceTicks[o] === level.priceTicks,
+              s.side(o) === side.side && s.priceOf(o) === level.priceTicks,
               `order ${id} misplaced`,
             );
-            assert(s.symbolId[o] === book.symbolId, `order ${id} in the wrong book`);
+            assert(s.symbolOf(o) === book.symbolId, `order ${id} in the wrong book`);
             assert(
-              s.remainingUnits[o] > 0 && s.filledUnits[o] + s.remainingUnits[o] === s.qtyUnits[o],
+              s.remainingOf(o) > 0 && s.filledOf(o) + s.remainingOf(o) === s.qtyOf(o),
               `order ${id} quantities do not add up`,
             );
             assert(this.orders.get(id) === o, `order ${id} missing from the order index`);
             const cid = s.cid[o];
             if (cid !== null) {
               assert(
-                this.cids.get(cidKey(s.userId[o], cid)) === o,
+                this.cids.get(cidKey(s.userOf(o), cid)) === o,
                 `cid of order ${id} not indexed`,
               );
             }
-            const held = s.holdUnits[o];
+            const held = s.holdOf(o);
             const need = s.isSell(o)
-              ? s.remainingUnits[o]
-              : quoteUnits(s.priceTicks[o], s.remainingUnits[o], market.scale);
+              ? s.remainingOf(o)
+              : quoteUnits(s.priceOf(o), s.remainingOf(o), market.scale);
             assert(held >= need, `order ${id} holds ${held}, needs ${need}`);
-            const user = s.userId[o];
+            const user = s.userOf(o);
             let f = frozenByUser.get(user);
             if (f === undefined) frozenByUser.set(user, f = new Float64Array(slots));
             f[s.isSell(o) ? market.spec.baseAssetId : market.spec.quoteAssetId] += held;
             openByUser.set(user, (openByUser.get(user) ?? 0) + 1);
-            total += s.remainingUnits[o];
+            total += s.remainingOf(o);
             count++;
             prev = o;
           }

@@ -51,7 +51,7 @@ export class BookSide {
   /** Appends order `slot` at the tail of its price level, creating the level if needed. */
   add(slot: number): Level {
     const s = this.store;
-    const price = s.priceTicks[slot];
+    const price = s.priceOf(slot);
     let level = this.byPrice.get(price);
     if (level === undefined) {
       level = new Level(price);
@@ -61,19 +61,19 @@ export class BookSide {
       if (n === 0 || this.better(price, this.levels[n - 1].priceTicks)) this.levels.push(level);
       else this.levels.splice(this.indexOf(price), 0, level);
     }
-    s.prev[slot] = level.tail;
-    s.next[slot] = NIL;
-    if (level.tail !== NIL) s.next[level.tail] = slot;
+    s.setPrev(slot, level.tail);
+    s.setNext(slot, NIL);
+    if (level.tail !== NIL) s.setNext(level.tail, slot);
     else level.head = slot;
     level.tail = slot;
-    level.totalUnits += s.remainingUnits[slot];
+    level.totalUnits += s.remainingOf(slot);
     level.count++;
     return level;
   }
 
   /** The level holding order `slot`. */
   levelOf(slot: number): Level {
-    const level = this.byPrice.get(this.store.priceTicks[slot]);
+    const level = this.byPrice.get(this.store.priceOf(slot));
     assert(level !== undefined, `order slot ${slot} has no level on side ${this.side}`);
     return level;
   }
@@ -84,16 +84,16 @@ export class BookSide {
    */
   unlink(slot: number, level: Level): void {
     const s = this.store;
-    const prev = s.prev[slot];
-    const next = s.next[slot];
-    if (prev !== NIL) s.next[prev] = next;
+    const prev = s.prevOf(slot);
+    const next = s.nextOf(slot);
+    if (prev !== NIL) s.setNext(prev, next);
     else level.head = next;
-    if (next !== NIL) s.prev[next] = prev;
+    if (next !== NIL) s.setPrev(next, prev);
     else level.tail = prev;
-    level.totalUnits -= s.remainingUnits[slot];
+    level.totalUnits -= s.remainingOf(slot);
     level.count--;
-    s.prev[slot] = NIL;
-    s.next[slot] = NIL;
+    s.setPrev(slot, NIL);
+    s.setNext(slot, NIL);
   }
 
   /** Removes `level` from the side if it holds no orders. */
@@ -165,9 +165,8 @@ export class OrderBook {
   /** Slots of one side's resting orders, best level first, FIFO within a level. */
   *ordersOf(side: Side): Generator<number> {
     const levels = this.sideOf(side).levels;
-    const next = () => this.store.next;
     for (let i = levels.length - 1; i >= 0; i--) {
-      for (let o = levels[i].head; o !== NIL; o = next()[o]) yield o;
+      for (let o = levels[i].head; o !== NIL; o = this.store.nextOf(o)) yield o;
     }
   }
 }

@@ -1,14 +1,13 @@
 /**
- * Storage of open orders as columns of typed arrays indexed by a slot number.
+ * Storage of open orders as fixed-size records in one Float64Array, indexed by a slot
+ * number.
  *
  * Why: a book with a million resting orders held as a million JS objects spends a
  * quarter of the engine's time in the garbage collector copying them out of the young
- * generation, and the objects cost twice the memory. Slots in typed arrays are never
- * scanned by the collector, are reused through a free list, and keep an order's fields
- * in a few cache lines. Slot -1 ({@link NIL}) means "no order".
- *
- * Columns are replaced when the store grows: never keep a column reference across a call
- * to {@link OrderStore.alloc}.
+ * generation, and costs twice the memory. Records in a typed array are never scanned by
+ * the collector, are reused through a free list, and keep all of an order's fields within
+ * two cache lines (one column per field would touch a dozen lines per order). Slot -1
+ * ({@link NIL}) means "no order". All fields are integers below 2^53.
  */
 
 import { assert } from "./assert.ts";
@@ -17,55 +16,47 @@ import { STP_MODES } from "./types.ts";
 
 export const NIL = -1;
 
+// Record layout: W doubles per order.
+const ID = 0;
+const USER = 1;
+const PRICE = 2;
+const QTY = 3;
+const REMAINING = 4;
+const FILLED = 5;
+const QUOTE_FILLED = 6;
+const HOLD = 7;
+const SEQ = 8;
+const LINKS = 9; // as two int32: prev, next
+const META = 10; // as two int32: flags, symbolId
+const W = 12; // one spare double keeps records 96 bytes
+// Int32 offsets within a record (two int32 per double).
+const PREV_I = LINKS * 2;
+const NEXT_I = LINKS * 2 + 1;
+const FLAGS_I = META * 2;
+const SYMBOL_I = META * 2 + 1;
+const WI = W * 2;
+
 const FLAG_SELL = 1;
 const FLAG_POST_ONLY = 2;
 const FLAG_IN_USE = 4;
 const STP_SHIFT = 3; // two bits
 
 export class OrderStore {
-  capacity: number;
-  /** Order id. */
-  id: Float64Array;
-  userId: Float64Array;
-  priceTicks: Float64Array;
-  /** Original quantity (an amend changes it). */
-  qtyUnits: Float64Array;
-  remainingUnits: Float64Array;
-  filledUnits: Float64Array;
-  quoteFilledUnits: Float64Array;
-  /**
-   * Units the ledger still holds for the order. Written only by the engine's risk and
-   * settlement steps; the book never reads it.
-   */
-  holdUnits: Float64Array;
-  /** Engine sequence of the command that placed it in the book (time priority). */
-  seq: Float64Array;
-  symbolId: Int32Array;
-  prev: Int32Array;
-  next: Int32Array;
-  flags: Uint8Array;
-  cid: (string | null)[];
+  private d: Float64Array;
+  /** The same memory as `d`, for the integer fields. */
+  private i: Int32Array;
+  private capacity: number;
+  /** Client order ids by slot. */
+  readonly cid: (string | null)[];
   private freeHead = NIL;
   private used = 0;
   private highWater = 0;
 
   constructor(initialCapacity = 1024) {
     this.capacity = Math.max(16, initialCapacity);
-    const n = this.capacity;
-    this.id = new Float64Array(n);
-    this.userId = new Float64Array(n);
-    this.priceTicks = new Float64Array(n);
-    this.qtyUnits = new Float64Array(n);
-    this.remainingUnits = new Float64Array(n);
-    this.filledUnits = new Float64Array(n);
-    this.quoteFilledUnits = new Float64Array(n);
-    this.holdUnits = new Float64Array(n);
-    this.seq = new Float64Array(n);
-    this.symbolId = new Int32Array(n);
-    this.prev = new Int32Array(n);
-    this.next = new Int32Array(n);
-    this.flags = new Uint8Array(n);
-    this.cid = new Array<string | null>(n).fill(null);
+    this.d = new Float64Array(this.capacity * W);
+    this.i = new Int32Array(this.d.buffer);
+    this.cid = new Array<string | null>(this.capacity).fill(null);
   }
 
   /** Number of slots in use. */
@@ -73,7 +64,7 @@ export class OrderStore {
     return this.used;
   }
 
-  /** Takes a free slot and fills in an order's fields; returns the slot. */
+  /** Takes a free slot and fills in a new order's fields; returns the slot. */
   alloc(
     id: number,
     userId: number,
@@ -89,26 +80,30 @@ export class OrderStore {
   ): number {
     let slot = this.freeHead;
     if (slot !== NIL) {
-      this.freeHead = this.next[slot];
+      this.freeHead = this.i[slot * WI + NEXT_I];
     } else {
       if (this.highWater === this.capacity) this.grow();
       slot = this.highWater++;
     }
-    this.id[slot] = id;
-    this.userId[slot] = userId;
-    this.symbolId[slot] = symbolId;
-    this.priceTicks[slot] = priceTicks;
-    this.qtyUnits[slot] = qtyUnits;
-    this.remainingUnits[slot] = remainingUnits;
-    this.filledUnits[slot] = 0;
-    this.quoteFilledUnits[slot] = 0;
-    this.holdUnits[slot] = 0;
-    this.seq[slot] = seq;
-    this.prev[slot] = NIL;
-    this.next[slot] = NIL;
-    this.flags[slot] = FLAG_IN_USE | (side === "SELL" ? FLAG_SELL : 0) |
+    const d = this.d;
+    const b = slot * W;
+    d[b + ID] = id;
+    d[b + USER] = userId;
+    d[b + PRICE] = priceTicks;
+    d[b + QTY] = qtyUnits;
+    d[b + REMAINING] = remainingUnits;
+    d[b + FILLED] = 0;
+    d[b + QUOTE_FILLED] = 0;
+    d[b + HOLD] = 0;
+    d[b + SEQ] = seq;
+    const i = this.i;
+    const bi = slot * WI;
+    i[bi + PREV_I] = NIL;
+    i[bi + NEXT_I] = NIL;
+    i[bi + FLAGS_I] = FLAG_IN_USE | (side === "SELL" ? FLAG_SELL : 0) |
       (postOnly ? FLAG_POST_ONLY : 0) |
       (stpCode(stp) << STP_SHIFT);
+    i[bi + SYMBOL_I] = symbolId;
     this.cid[slot] = cid;
     this.used++;
     return slot;
@@ -116,51 +111,113 @@ export class OrderStore {
 
   /** Returns `slot` to the free list. */
   free(slot: number): void {
-    assert(this.inUse(slot), `slot ${slot} freed twice`);
-    this.flags[slot] = 0;
+    assert(this.inUse(slot), `order slot ${slot} freed twice`);
+    const bi = slot * WI;
+    this.i[bi + FLAGS_I] = 0;
+    this.i[bi + NEXT_I] = this.freeHead;
     this.cid[slot] = null;
-    this.next[slot] = this.freeHead;
     this.freeHead = slot;
     this.used--;
   }
 
   inUse(slot: number): boolean {
-    return slot >= 0 && slot < this.highWater && (this.flags[slot] & FLAG_IN_USE) !== 0;
+    return slot >= 0 && slot < this.highWater && (this.flags(slot) & FLAG_IN_USE) !== 0;
   }
 
+  private flags(slot: number): number {
+    return this.i[slot * WI + FLAGS_I];
+  }
+
+  idOf(slot: number): number {
+    return this.d[slot * W + ID];
+  }
+  userOf(slot: number): number {
+    return this.d[slot * W + USER];
+  }
+  symbolOf(slot: number): number {
+    return this.i[slot * WI + SYMBOL_I];
+  }
+  priceOf(slot: number): number {
+    return this.d[slot * W + PRICE];
+  }
+  setPrice(slot: number, v: number): void {
+    this.d[slot * W + PRICE] = v;
+  }
+  /** Original quantity (an amend changes it); 0 for a market buy by quote amount. */
+  qtyOf(slot: number): number {
+    return this.d[slot * W + QTY];
+  }
+  setQty(slot: number, v: number): void {
+    this.d[slot * W + QTY] = v;
+  }
+  remainingOf(slot: number): number {
+    return this.d[slot * W + REMAINING];
+  }
+  setRemaining(slot: number, v: number): void {
+    this.d[slot * W + REMAINING] = v;
+  }
+  filledOf(slot: number): number {
+    return this.d[slot * W + FILLED];
+  }
+  quoteFilledOf(slot: number): number {
+    return this.d[slot * W + QUOTE_FILLED];
+  }
+  /** Records a fill of `qtyUnits` for `quoteUnits`: remaining down, filled up. */
+  addFill(slot: number, qtyUnits: number, quoteUnits: number): void {
+    const d = this.d;
+    const b = slot * W;
+    d[b + REMAINING] -= qtyUnits;
+    d[b + FILLED] += qtyUnits;
+    d[b + QUOTE_FILLED] += quoteUnits;
+  }
+  /**
+   * Units the ledger still holds for the order. Written only by the engine's risk and
+   * settlement steps; the book never reads it.
+   */
+  holdOf(slot: number): number {
+    return this.d[slot * W + HOLD];
+  }
+  setHold(slot: number, v: number): void {
+    this.d[slot * W + HOLD] = v;
+  }
+  /** Engine sequence of the command that placed the order in the book. */
+  seqOf(slot: number): number {
+    return this.d[slot * W + SEQ];
+  }
+  setSeq(slot: number, v: number): void {
+    this.d[slot * W + SEQ] = v;
+  }
+  prevOf(slot: number): number {
+    return this.i[slot * WI + PREV_I];
+  }
+  setPrev(slot: number, v: number): void {
+    this.i[slot * WI + PREV_I] = v;
+  }
+  nextOf(slot: number): number {
+    return this.i[slot * WI + NEXT_I];
+  }
+  setNext(slot: number, v: number): void {
+    this.i[slot * WI + NEXT_I] = v;
+  }
   isSell(slot: number): boolean {
-    return (this.flags[slot] & FLAG_SELL) !== 0;
+    return (this.flags(slot) & FLAG_SELL) !== 0;
   }
-
   side(slot: number): Side {
-    return (this.flags[slot] & FLAG_SELL) !== 0 ? "SELL" : "BUY";
+    return (this.flags(slot) & FLAG_SELL) !== 0 ? "SELL" : "BUY";
   }
-
   postOnly(slot: number): boolean {
-    return (this.flags[slot] & FLAG_POST_ONLY) !== 0;
+    return (this.flags(slot) & FLAG_POST_ONLY) !== 0;
   }
-
   stp(slot: number): StpMode {
-    return STP_MODES[(this.flags[slot] >> STP_SHIFT) & 3];
+    return STP_MODES[(this.flags(slot) >> STP_SHIFT) & 3];
   }
 
   private grow(): void {
     const n = this.capacity * 2;
-    this.id = growF64(this.id, n);
-    this.userId = growF64(this.userId, n);
-    this.priceTicks = growF64(this.priceTicks, n);
-    this.qtyUnits = growF64(this.qtyUnits, n);
-    this.remainingUnits = growF64(this.remainingUnits, n);
-    this.filledUnits = growF64(this.filledUnits, n);
-    this.quoteFilledUnits = growF64(this.quoteFilledUnits, n);
-    this.holdUnits = growF64(this.holdUnits, n);
-    this.seq = growF64(this.seq, n);
-    this.symbolId = growI32(this.symbolId, n);
-    this.prev = growI32(this.prev, n);
-    this.next = growI32(this.next, n);
-    const flags = new Uint8Array(n);
-    flags.set(this.flags);
-    this.flags = flags;
+    const d = new Float64Array(n * W);
+    d.set(this.d);
+    this.d = d;
+    this.i = new Int32Array(d.buffer);
     for (let i = this.capacity; i < n; i++) this.cid.push(null);
     this.capacity = n;
   }
@@ -177,16 +234,4 @@ function stpCode(stp: StpMode): number {
     case "EXPIRE_BOTH":
       return 3;
   }
-}
-
-function growF64(a: Float64Array, n: number): Float64Array {
-  const b = new Float64Array(n);
-  b.set(a);
-  return b;
-}
-
-function growI32(a: Int32Array, n: number): Int32Array {
-  const b = new Int32Array(n);
-  b.set(a);
-  return b;
 }
