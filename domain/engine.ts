@@ -337,11 +337,13 @@ export class Engine {
           `price ${priceTicks} × qty ${qtyUnits} exceeds the largest representable amount`,
         );
       }
-      if (notional < spec.minNotionalUnits) {
+      if (notional < spec.minNotionalUnits || notional === 0) {
         return this.rejectPlace(
           c,
           "NOTIONAL_TOO_SMALL",
-          `order value must be at least ${spec.minNotionalUnits} quote units, received ${notional}`,
+          `order value must be at least ${
+            Math.max(1, spec.minNotionalUnits)
+          } quote units, received ${notional}`,
         );
       }
     } else {
@@ -434,7 +436,9 @@ export class Engine {
       return this.rejectPlace(
         c,
         "INSUFFICIENT_BALANCE",
-        `needs ${holdUnits} units of ${this.assetName(holdAsset)}, available ${available}`,
+        holdUnits === 0
+          ? `a MARKET BUY by qty spends available ${this.assetName(holdAsset)}, available 0`
+          : `needs ${holdUnits} units of ${this.assetName(holdAsset)}, available ${available}`,
       );
     }
 
@@ -584,9 +588,20 @@ export class Engine {
     const stp = s.stp(taker);
     const takerUser = s.userOf(taker);
     let budgetLeft = budget;
+    let lastPrice = 0;
     while (s.remainingOf(taker) > 0 && !this.takerStpExpired) {
       const level = opp.best();
-      if (level === undefined) break;
+      if (level === undefined) {
+        // The book ran out. A budget that cannot buy one more step even at the last
+        // price is spent (a market buy by quote amount is then FILLED, not EXPIRED).
+        if (
+          budgetLeft >= 0 && lastPrice > 0 &&
+          maxQtyForQuote(budgetLeft, lastPrice, scale, step) === 0
+        ) {
+          this.takerBudgetSpent = true;
+        }
+        break;
+      }
       const price = level.priceTicks;
       if (isBuy ? price > limit : price < limit) break;
       let cap = s.remainingOf(taker);
@@ -618,6 +633,7 @@ export class Engine {
         const f = rest < cap ? rest : cap;
         const paid = this.fill(market, takerAcct, taker, opp, level, o, f);
         if (budgetLeft >= 0) budgetLeft -= paid;
+        lastPrice = price;
         cap -= f;
         o = after;
       }
@@ -985,7 +1001,7 @@ export class Engine {
         `price ${p} × qty ${newQty} exceeds the largest representable amount`,
       );
     }
-    if (notional < spec.minNotionalUnits) {
+    if (notional < spec.minNotionalUnits || notional === 0) {
       return rej(
         "NOTIONAL_TOO_SMALL",
         `order value must be at least ${spec.minNotionalUnits} quote units, received ${notional}`,

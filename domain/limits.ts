@@ -14,6 +14,12 @@ export const MAX_SYMBOL_ID = 4095;
 /** Decimals an asset or a price may have; 10^18 still fits a bigint product comfortably. */
 export const MAX_DECIMALS = 18;
 
+/**
+ * quote units = price × qty × 10^e with e = quote decimals - price decimals - base
+ * decimals; |e| is bounded so that 10^|e| is a safe integer.
+ */
+export const MAX_SCALE_EXPONENT = 15;
+
 /** Default bound on a user's open orders across all symbols. */
 export const DEFAULT_MAX_OPEN_ORDERS_PER_USER = 10_000;
 

@@ -7,6 +7,7 @@ import {
   FEE_PPM_DENOMINATOR,
   MAX_ASSET_ID,
   MAX_DECIMALS,
+  MAX_SCALE_EXPONENT,
   MAX_SYMBOL_ID,
   MAX_UNITS,
 } from "./limits.ts";
@@ -154,6 +155,14 @@ export function buildMarkets(assets: readonly AssetSpec[], symbols: readonly Sym
     }
     if (!STP_MODES.includes(s.defaultStp)) {
       throw new Error(`${where}: unknown STP mode "${s.defaultStp}"`);
+    }
+    // The quote scale is a power of ten held as a double: keep it a safe integer.
+    const e = quote.decimals - s.priceDecimals - base.decimals;
+    if (e < -MAX_SCALE_EXPONENT || e > MAX_SCALE_EXPONENT) {
+      throw new Error(
+        `${where}: quote decimals (${quote.decimals}) - price decimals (${s.priceDecimals}) - base decimals ` +
+          `(${base.decimals}) must be within ±${MAX_SCALE_EXPONENT}, received ${e}`,
+      );
     }
     marketsById[s.id] = {
       spec: s,
