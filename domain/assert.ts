@@ -18,3 +18,11 @@ export class InvariantError extends Error {
 export function assert(condition: boolean, message: string): asserts condition {
   if (!condition) throw new InvariantError(message);
 }
+
+/**
+ * Throws an {@link InvariantError}. For hot paths, write `if (!cond) fail(\`...\`)`: the
+ * message is then built only when the invariant is broken, not on every check.
+ */
+export function fail(message: string): never {
+  throw new InvariantError(message);
+}

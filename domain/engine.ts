@@ -9,7 +9,7 @@
  * the {@link Ledger}, keyed by order id.
  */
 
-import { assert } from "./assert.ts";
+import { assert, fail } from "./assert.ts";
 import type {
   AmendOrder,
   CancelOrder,
@@ -30,7 +30,7 @@ import {
 import type { AssetSpec, Market, SymbolSpec } from "./market_config.ts";
 import { buildMarkets } from "./market_config.ts";
 import { feeUnits, maxQtyForQuote, OVERFLOW, quoteUnits } from "./money.ts";
-import { END_REASONS, EventBuffer, STATUS_CODES } from "./event_buffer.ts";
+import { END_REASONS, EventBuffer } from "./event_buffer.ts";
 import { IdMap } from "./id_map.ts";
 import { BookSide, type DepthSnapshot, Level, OrderBook } from "./order_book.ts";
 import { NIL, OrderStore } from "./order_store.ts";
@@ -402,7 +402,8 @@ export class Engine {
           `order id must be a positive integer, received ${c.orderId}`,
         );
       }
-      if (this.orders.has(c.orderId)) {
+      // An id at or above the next free id cannot be open: skip the (cache-missing) lookup.
+      if (c.orderId < this.nextOrderId && this.orders.has(c.orderId)) {
         return this.rejectPlace(c, "DUPLICATE_ORDER_ID", `order id ${c.orderId} is already open`);
       }
       orderId = c.orderId;
@@ -489,10 +490,9 @@ export class Engine {
     }
     const limit = isLimit ? priceTicks : isBuy ? Infinity : 0;
     this.match(market, book, acct, slot, limit, budget);
-    assert(
-      tif !== "FOK" || this.store.remainingOf(slot) === 0,
-      `FOK order ${orderId} passed its pre-check but did not fill`,
-    );
+    if (tif === "FOK" && this.store.remainingOf(slot) !== 0) {
+      fail(`FOK order ${orderId} passed its pre-check but did not fill`);
+    }
     this.finishTaker(
       market,
       book,
@@ -501,7 +501,7 @@ export class Engine {
       isLimit && tif === "GTC",
       isLimit ? "IOC_REMAINDER" : "MARKET_REMAINDER",
     );
-    assert(!book.isCrossed(), `book ${spec.name} is crossed after order ${orderId}`);
+    if (book.isCrossed()) fail(`book ${spec.name} is crossed after order ${orderId}`);
   }
 
   /** Validates a base quantity against the symbol's lot filters; emits the rejection. */
@@ -659,7 +659,7 @@ export class Engine {
     const spec = market.spec;
     const price = level.priceTicks;
     const paid = quoteUnits(price, f, market.scale);
-    assert(paid !== OVERFLOW, `fill ${f} at ${price} overflows`);
+    if (paid === OVERFLOW) fail(`fill ${f} at ${price} overflows`);
     const baseId = spec.baseAssetId;
     const quoteId = spec.quoteAssetId;
     const ledger = this.ledger;
@@ -714,10 +714,9 @@ export class Engine {
       ledger.credit(takerAcct, quoteId, paid - sellerFee);
       ledger.creditFee(quoteId, sellerFee);
     }
-    assert(
-      makerHold >= 0 && this.takerHold >= 0,
-      `negative hold after a fill of order ${s.idOf(maker)}`,
-    );
+    if (!(makerHold >= 0 && this.takerHold >= 0)) {
+      fail(`negative hold after a fill of order ${s.idOf(maker)}`);
+    }
 
     this.out.trade(
       this.nextTradeId++,
@@ -808,15 +807,13 @@ export class Engine {
     const isSell = s.isSell(taker);
     if (!isSell) {
       const need = quoteUnits(s.priceOf(taker), remaining, market.scale);
-      assert(
-        this.takerHold >= need,
-        `order ${s.idOf(taker)} holds ${this.takerHold}, needs ${need}`,
-      );
+      if (!(this.takerHold >= need)) {
+        fail(`order ${s.idOf(taker)} holds ${this.takerHold}, needs ${need}`);
+      }
     } else {
-      assert(
-        this.takerHold === remaining,
-        `sell order ${s.idOf(taker)} holds ${this.takerHold}, has ${remaining} left`,
-      );
+      if (this.takerHold !== remaining) {
+        fail(`sell order ${s.idOf(taker)} holds ${this.takerHold}, has ${remaining} left`);
+      }
     }
     s.setSeq(taker, this.seq);
     s.setHold(taker, this.takerHold);
@@ -973,7 +970,7 @@ export class Engine {
         );
       }
       const need = isSell ? newRemaining : quoteUnits(s.priceOf(o), newRemaining, market.scale);
-      assert(held >= need, `order ${c.orderId} holds ${held}, needs ${need}`);
+      if (!(held >= need)) fail(`order ${c.orderId} holds ${held}, needs ${need}`);
       const level = side.levelOf(o);
       level.totalUnits -= s.remainingOf(o) - newRemaining;
       s.setRemaining(o, newRemaining);
@@ -1041,7 +1038,9 @@ export class Engine {
     this.emitBalance(acct, holdAsset);
     this.match(market, book, acct, o, p, -1);
     this.finishTaker(market, book, acct, o, true, "IOC_REMAINDER");
-    assert(!book.isCrossed(), `book ${spec.name} is crossed after amending order ${c.orderId}`);
+    if (book.isCrossed()) {
+      fail(`book ${spec.name} is crossed after amending order ${c.orderId}`);
+    }
   }
 
   // ---------------------------------------------------------------- events
@@ -1054,7 +1053,7 @@ export class Engine {
       s.userOf(o),
       s.symbolOf(o),
       s.isSell(o),
-      STATUS_CODES.indexOf(status),
+      statusCode(status),
       s.priceOf(o),
       s.qtyOf(o),
       s.filledOf(o),
@@ -1282,6 +1281,24 @@ export class Engine {
         }`,
       );
     }
+  }
+}
+
+/** Index of `status` in STATUS_CODES, without a search. */
+function statusCode(status: OrderStatus): number {
+  switch (status) {
+    case "NEW":
+      return 0;
+    case "PARTIALLY_FILLED":
+      return 1;
+    case "FILLED":
+      return 2;
+    case "CANCELED":
+      return 3;
+    case "REJECTED":
+      return 4;
+    case "EXPIRED":
+      return 5;
   }
 }
 

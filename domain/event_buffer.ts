@@ -78,7 +78,7 @@ export class EventBuffer {
   reset(): void {
     this.length = 0;
     this.count = 0;
-    this.strings.length = 0;
+    if (this.strings.length !== 0) this.strings.length = 0;
   }
 
   /** Makes room for `n` more doubles and returns the offset to write at. */

@@ -6,7 +6,7 @@
  * Every debit asserts that it leaves no negative balance.
  */
 
-import { assert } from "./assert.ts";
+import { fail } from "./assert.ts";
 import { MAX_UNITS } from "./limits.ts";
 
 /** One user's balances, indexed by asset id. */
@@ -59,20 +59,18 @@ export class Ledger {
   }
 
   deposit(account: Account, assetId: number, amount: number): void {
-    assert(
-      this.canDeposit(assetId, amount),
-      `deposit of ${amount} overflows supply of asset ${assetId}`,
-    );
+    if (!this.canDeposit(assetId, amount)) {
+      fail(`deposit of ${amount} overflows supply of asset ${assetId}`);
+    }
     account.available[assetId] += amount;
     this.supply[assetId] += amount;
     this.deposited[assetId] += BigInt(amount);
   }
 
   withdraw(account: Account, assetId: number, amount: number): void {
-    assert(
-      account.available[assetId] >= amount,
-      `withdraw ${amount} exceeds available of user ${account.userId}`,
-    );
+    if (!(account.available[assetId] >= amount)) {
+      fail(`withdraw ${amount} exceeds available of user ${account.userId}`);
+    }
     account.available[assetId] -= amount;
     this.supply[assetId] -= amount;
     this.withdrawn[assetId] += BigInt(amount);
@@ -80,30 +78,27 @@ export class Ledger {
 
   /** Moves `amount` from available to frozen. */
   hold(account: Account, assetId: number, amount: number): void {
-    assert(
-      account.available[assetId] >= amount,
-      `hold ${amount} exceeds available of user ${account.userId}`,
-    );
+    if (!(account.available[assetId] >= amount)) {
+      fail(`hold ${amount} exceeds available of user ${account.userId}`);
+    }
     account.available[assetId] -= amount;
     account.frozen[assetId] += amount;
   }
 
   /** Moves `amount` from frozen back to available. */
   release(account: Account, assetId: number, amount: number): void {
-    assert(
-      account.frozen[assetId] >= amount,
-      `release ${amount} exceeds frozen of user ${account.userId}`,
-    );
+    if (!(account.frozen[assetId] >= amount)) {
+      fail(`release ${amount} exceeds frozen of user ${account.userId}`);
+    }
     account.frozen[assetId] -= amount;
     account.available[assetId] += amount;
   }
 
   /** Removes `amount` from frozen: it was paid to the counterparty. */
   spendFrozen(account: Account, assetId: number, amount: number): void {
-    assert(
-      account.frozen[assetId] >= amount,
-      `spend ${amount} exceeds frozen of user ${account.userId}`,
-    );
+    if (!(account.frozen[assetId] >= amount)) {
+      fail(`spend ${amount} exceeds frozen of user ${account.userId}`);
+    }
     account.frozen[assetId] -= amount;
   }
 

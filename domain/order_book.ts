@@ -5,7 +5,7 @@
  * knows nothing of balances.
  */
 
-import { assert } from "./assert.ts";
+import { fail } from "./assert.ts";
 import { NIL, type OrderStore } from "./order_store.ts";
 import type { Side } from "./types.ts";
 
@@ -74,7 +74,7 @@ export class BookSide {
   /** The level holding order `slot`. */
   levelOf(slot: number): Level {
     const level = this.byPrice.get(this.store.priceOf(slot));
-    assert(level !== undefined, `order slot ${slot} has no level on side ${this.side}`);
+    if (level === undefined) fail(`order slot ${slot} has no level on side ${this.side}`);
     return level;
   }
 
@@ -99,17 +99,18 @@ export class BookSide {
   /** Removes `level` from the side if it holds no orders. */
   dropIfEmpty(level: Level): void {
     if (level.count !== 0) return;
-    assert(
-      level.totalUnits === 0,
-      `empty level ${level.priceTicks} has quantity ${level.totalUnits}`,
-    );
+    if (level.totalUnits !== 0) {
+      fail(`empty level ${level.priceTicks} has quantity ${level.totalUnits}`);
+    }
     this.byPrice.delete(level.priceTicks);
     const n = this.levels.length;
     if (this.levels[n - 1] === level) {
       this.levels.pop();
     } else {
       const i = this.indexOf(level.priceTicks);
-      assert(this.levels[i] === level, `level ${level.priceTicks} not found on side ${this.side}`);
+      if (this.levels[i] !== level) {
+        fail(`level ${level.priceTicks} not found on side ${this.side}`);
+      }
       this.levels.splice(i, 1);
     }
   }

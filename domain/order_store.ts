@@ -10,7 +10,7 @@
  * ({@link NIL}) means "no order". All fields are integers below 2^53.
  */
 
-import { assert } from "./assert.ts";
+import { fail } from "./assert.ts";
 import type { Side, StpMode } from "./types.ts";
 import { STP_MODES } from "./types.ts";
 
@@ -111,7 +111,7 @@ export class OrderStore {
 
   /** Returns `slot` to the free list. */
   free(slot: number): void {
-    assert(this.inUse(slot), `order slot ${slot} freed twice`);
+    if (!this.inUse(slot)) fail(`order slot ${slot} freed twice`);
     const bi = slot * WI;
     this.i[bi + FLAGS_I] = 0;
     this.i[bi + NEXT_I] = this.freeHead;
