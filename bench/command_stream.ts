@@ -43,6 +43,11 @@ export interface StreamOptions {
   takeShare?: number;
   /** Share of places that are market orders (default 0: limit only, as the peer). */
   marketShare?: number;
+  /**
+   * Order id of the first place (default 1). Set it past the ids of orders already in the
+   * book, e.g. a {@link generateRestingBook} of `count` orders uses ids 1..count.
+   */
+  firstOrderId?: number;
 }
 
 export interface CommandStream {
@@ -83,7 +88,7 @@ export function generateStream(o: StreamOptions): CommandStream {
   const placed: PlaceOrder[] = [];
   let cancelsLeft = o.cancels;
   let placesLeft = o.places;
-  let nextId = 1;
+  let nextId = o.firstOrderId ?? 1;
   while (placesLeft > 0 || cancelsLeft > 0) {
     const total = placesLeft + cancelsLeft;
     if (cancelsLeft > 0 && placed.length > 0 && rnd.next() * total < cancelsLeft) {
@@ -137,7 +142,8 @@ export function generateStream(o: StreamOptions): CommandStream {
 
 /**
  * `count` resting limit orders that never cross: bids below the mid, asks above it,
- * spread over `levels` price levels per side. Used for deep-book and memory scenarios.
+ * spread over `levels` price levels per side, with order ids 1..count. Used for deep-book
+ * and memory scenarios.
  */
 export function generateRestingBook(
   seed: number,
@@ -146,12 +152,26 @@ export function generateRestingBook(
   levels: number,
   midTicks = 5_000_000,
 ): Command[] {
+  return Array.from(restingBookCommands(seed, users, count, levels, midTicks));
+}
+
+/**
+ * The same commands as {@link generateRestingBook}, one at a time, so that a large book can
+ * be built without holding every command in memory (the memory scenario measures the
+ * engine, not its input).
+ */
+export function* restingBookCommands(
+  seed: number,
+  users: number,
+  count: number,
+  levels: number,
+  midTicks = 5_000_000,
+): Generator<PlaceOrder> {
   const rnd = new Prng(seed);
-  const out: Command[] = [];
   for (let i = 0; i < count; i++) {
     const side = i % 2 === 0 ? "BUY" : "SELL";
     const offset = 1 + rnd.int(0, levels - 1);
-    out.push({
+    yield {
       type: "place",
       userId: rnd.int(1, users),
       symbolId: 0,
@@ -161,7 +181,6 @@ export function generateRestingBook(
       priceTicks: side === "BUY" ? midTicks - offset : midTicks + offset,
       qtyUnits: rnd.int(1, 100) * 1_000,
       orderId: i + 1,
-    });
+    };
   }
-  return out;
 }
