@@ -43,6 +43,13 @@ export interface EngineOptions {
   symbols: readonly SymbolSpec[];
   /** Bound on a user's open orders (default 10,000). */
   maxOpenOrdersPerUser?: number;
+  /**
+   * Run the full audit ({@link Engine.checkInvariants}: frozen = what open orders hold,
+   * conservation per asset, book structure) after every this many commands; 0 (default)
+   * leaves it to the caller. The cheap invariants (no crossed book, no negative balance,
+   * hold arithmetic) are checked on every command regardless.
+   */
+  auditEveryCommands?: number;
 }
 
 const CID_RE = /^[A-Za-z0-9._:\/-]+$/;
@@ -77,6 +84,7 @@ export class Engine {
   /** Slots of open orders by `${userId}:${cid}`. */
   readonly cids = new Map<string, number>();
   readonly maxOpenOrdersPerUser: number;
+  readonly auditEveryCommands: number;
 
   nextOrderId = 1;
   nextTradeId = 1;
@@ -98,6 +106,7 @@ export class Engine {
     }
     this.ledger = new Ledger(Math.min(assetsById.length, MAX_ASSET_ID + 1));
     this.maxOpenOrdersPerUser = opts.maxOpenOrdersPerUser ?? DEFAULT_MAX_OPEN_ORDERS_PER_USER;
+    this.auditEveryCommands = opts.auditEveryCommands ?? 0;
   }
 
   /**
@@ -141,6 +150,9 @@ export class Engine {
           "INVALID_ORDER_SPEC",
           `Cannot apply command: unknown type "${(cmd as { type?: unknown }).type}"`,
         );
+    }
+    if (this.auditEveryCommands > 0 && this.seq % this.auditEveryCommands === 0) {
+      this.checkInvariants();
     }
     return this.out;
   }
