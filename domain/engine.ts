@@ -414,9 +414,14 @@ export class Engine {
           `order id must be a positive integer, received ${c.orderId}`,
         );
       }
-      // An id at or above the next free id cannot be open: skip the (cache-missing) lookup.
-      if (c.orderId < this.nextOrderId && this.orders.has(c.orderId)) {
-        return this.rejectPlace(c, "DUPLICATE_ORDER_ID", `order id ${c.orderId} is already open`);
+      // Every id below the next free one has been used (open or closed): an id is
+      // never given to two orders.
+      if (c.orderId < this.nextOrderId) {
+        return this.rejectPlace(
+          c,
+          "DUPLICATE_ORDER_ID",
+          `order id ${c.orderId} is already used (ids must be at least ${this.nextOrderId})`,
+        );
       }
       orderId = c.orderId;
     } else {
@@ -626,6 +631,7 @@ export class Engine {
         if (affordable < cap) cap = affordable;
       }
       let o = level.head;
+      let touched = false;
       while (o !== NIL && cap > 0) {
         const after = s.nextOf(o);
         if (stp !== "NONE" && s.userOf(o) === takerUser) {
@@ -633,6 +639,7 @@ export class Engine {
             this.takerStpExpired = true;
             break;
           }
+          touched = true;
           this.expireMaker(market, opp, level, o);
           if (stp === "EXPIRE_BOTH") {
             this.takerStpExpired = true;
@@ -646,11 +653,14 @@ export class Engine {
         const paid = this.fill(market, takerAcct, taker, opp, level, o, f);
         if (budgetLeft >= 0) budgetLeft -= paid;
         lastPrice = price;
+        touched = true;
         cap -= f;
         o = after;
       }
-      this.emitLevel(book, opp.side, level);
-      opp.dropIfEmpty(level);
+      if (touched) {
+        this.emitLevel(book, opp.side, level);
+        opp.dropIfEmpty(level);
+      }
     }
   }
 
@@ -979,6 +989,15 @@ export class Engine {
         return rej(
           "AMEND_INVALID",
           `without a new price qty can only go down, received ${newQty} (current ${oldQty})`,
+        );
+      }
+      const value = quoteUnits(s.priceOf(o), newQty, market.scale);
+      if (value < spec.minNotionalUnits || value === 0) {
+        return rej(
+          "NOTIONAL_TOO_SMALL",
+          `order value must be at least ${
+            Math.max(1, spec.minNotionalUnits)
+          } quote units, received ${value}`,
         );
       }
       const need = isSell ? newRemaining : quoteUnits(s.priceOf(o), newRemaining, market.scale);

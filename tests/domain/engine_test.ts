@@ -1495,7 +1495,7 @@ Deno.test("every invalid place is rejected with its code and changes nothing", a
       { ...lot, priceTicks: 30, qtyUnits: 20, orderId: 1 },
       -1011,
       "DUPLICATE_ORDER_ID",
-      "Cannot place order: order id 1 is already open",
+      "Cannot place order: order id 1 is already used (ids must be at least 2)",
     ],
     [
       "invalid cid",
