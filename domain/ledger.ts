@@ -7,7 +7,7 @@
  */
 
 import { fail } from "./assert.ts";
-import { MAX_UNITS } from "./limits.ts";
+import { DENSE_USER_IDS, MAX_UNITS } from "./limits.ts";
 
 /** One user's balances, indexed by asset id. */
 export class Account {
@@ -22,7 +22,10 @@ export class Account {
 }
 
 export class Ledger {
+  /** Every account, by user id (iteration and sparse ids). */
   readonly accounts = new Map<number, Account>();
+  /** The same accounts indexed directly by user id, for ids below DENSE_USER_IDS. */
+  private readonly dense: (Account | undefined)[] = [];
   /** Fee account balance per asset. */
   readonly fees: Float64Array;
   /** Deposits minus withdrawals per asset: what users and the fee account hold together. */
@@ -40,7 +43,8 @@ export class Ledger {
 
   /** The account of `userId`, or undefined if it never received funds. */
   find(userId: number): Account | undefined {
-    return this.accounts.get(userId);
+    // Ledger lookups run several times per command: an array index beats a Map probe.
+    return userId < DENSE_USER_IDS ? this.dense[userId] : this.accounts.get(userId);
   }
 
   /** The account of `userId`, created empty if needed. */
@@ -49,6 +53,10 @@ export class Ledger {
     if (a === undefined) {
       a = new Account(userId, this.assetSlots);
       this.accounts.set(userId, a);
+      if (userId < DENSE_USER_IDS) {
+        while (this.dense.length < userId) this.dense.push(undefined);
+        this.dense[userId] = a;
+      }
     }
     return a;
   }

@@ -20,6 +20,9 @@ export const MAX_DECIMALS = 18;
  */
 export const MAX_SCALE_EXPONENT = 15;
 
+/** User ids below this are looked up in a plain array by the ledger (a Map above). */
+export const DENSE_USER_IDS = 1 << 20;
+
 /** Default bound on a user's open orders across all symbols. */
 export const DEFAULT_MAX_OPEN_ORDERS_PER_USER = 10_000;
 
