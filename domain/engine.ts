@@ -5,8 +5,12 @@
  * same commands always give the same events and the same state. Pure: no clock, no
  * randomness, no I/O.
  *
- * Risk is not matching: the books ({@link OrderBook}) never see balances; holds live in
- * the {@link Ledger}, keyed by order id.
+ * Risk is not matching: the books ({@link OrderBook}) never see balances. Balances live
+ * in the {@link Ledger}; what each open order still holds is a field of its record that
+ * only the risk and settlement steps here read and write.
+ *
+ * Events are written in binary form into an {@link EventBuffer} ({@link Engine.execute});
+ * {@link Engine.apply} decodes them into objects.
  */
 
 import { assert, fail } from "./assert.ts";
@@ -77,7 +81,7 @@ export class Engine {
   readonly marketsById: (Market | undefined)[];
   readonly books: (OrderBook | undefined)[] = [];
   readonly ledger: Ledger;
-  /** Open orders by id. */
+  /** Records of open orders (and of the taker being matched), by slot. */
   readonly store = new OrderStore();
   /** Slots of open orders by order id. */
   readonly orders = new IdMap();
@@ -160,8 +164,7 @@ export class Engine {
   // ---------------------------------------------------------------- transfers
 
   private deposit(c: Deposit): void {
-    const why = this.transferProblem(c, "deposit");
-    if (why) return;
+    if (this.transferProblem(c, "deposit")) return;
     if (!this.ledger.canDeposit(c.assetId, c.amountUnits)) {
       this.rejectRaw(
         "deposit",
@@ -179,8 +182,7 @@ export class Engine {
   }
 
   private withdraw(c: Withdraw): void {
-    const why = this.transferProblem(c, "withdraw");
-    if (why) return;
+    if (this.transferProblem(c, "withdraw")) return;
     const acct = this.ledger.find(c.userId);
     const avail = acct ? acct.available[c.assetId] : 0;
     if (acct === undefined || avail < c.amountUnits) {
