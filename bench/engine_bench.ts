@@ -177,7 +177,7 @@ function runLine(r: ApplyRun | OutcomeRun | PeerRun): string {
     collectGarbage();
     const heapBytesUsedAfter = Deno.memoryUsage().heapUsed;
     // Reading the engine after the measurement keeps it alive through the GC above.
-    if (engine.orders.size !== ours.resting) throw new Error("the engine changed after its run");
+    if (engine.openOrderCount !== ours.resting) throw new Error("the engine changed after its run");
     collectGarbage();
     const peer = timePeer(peerCommands);
     report.field(`run ${i} nodejs-order-book`, runLine(peer));

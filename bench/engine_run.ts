@@ -109,7 +109,7 @@ export function timeApply(
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
     commandsPerSecond: n / seconds,
     trades: engine.nextTradeId - tradesBefore,
-    resting: engine.orders.size,
+    resting: engine.openOrderCount,
   };
 }
 
@@ -140,7 +140,7 @@ export function outcomePass(engine: Engine, commands: readonly Command[]): Outco
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
     commandsPerSecond: n / seconds,
     trades: engine.nextTradeId - tradesBefore,
-    resting: engine.orders.size,
+    resting: engine.openOrderCount,
     rejects: rejectsPlace + rejectsCancel,
     rejectsPlace,
     rejectsCancel,

@@ -124,12 +124,12 @@ export class EventBuffer {
     f[at + 3] = symbolId;
     f[at + 4] = isSell ? 1 : 0;
     f[at + 5] = isMarket ? 1 : 0;
-    f[at + 6] = TIFS.indexOf(tif);
+    f[at + 6] = tif === "GTC" ? 0 : tif === "IOC" ? 1 : 2;
     f[at + 7] = postOnly ? 1 : 0;
     f[at + 8] = priceTicks;
     f[at + 9] = qtyUnits;
     f[at + 10] = quoteUnits;
-    f[at + 11] = STP_MODES.indexOf(stp);
+    f[at + 11] = stp === "NONE" ? 0 : stp === "EXPIRE_TAKER" ? 1 : stp === "EXPIRE_MAKER" ? 2 : 3;
     f[at + 12] = this.str(cid);
     f[at + 13] = holdAssetId;
     f[at + 14] = holdUnits;

@@ -23,6 +23,12 @@ export const MAX_SCALE_EXPONENT = 15;
 /** User ids below this are looked up in a plain array by the ledger (a Map above). */
 export const DENSE_USER_IDS = 1 << 20;
 
+/**
+ * Most orders the engine holds open at once (and slots its stores can grow to). The
+ * stores reserve address space for this many records and grow in place.
+ */
+export const MAX_OPEN_ORDERS = 1 << 24;
+
 /** Default bound on a user's open orders across all symbols. */
 export const DEFAULT_MAX_OPEN_ORDERS_PER_USER = 10_000;
 

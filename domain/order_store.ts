@@ -11,6 +11,8 @@
  */
 
 import { fail } from "./assert.ts";
+import { FreeSlots } from "./free_slots.ts";
+import { MAX_OPEN_ORDERS } from "./limits.ts";
 import type { Side, StpMode } from "./types.ts";
 import { STP_MODES } from "./types.ts";
 
@@ -24,7 +26,7 @@ const QTY = 3;
 const REMAINING = 4;
 const FILLED = 5;
 const QUOTE_FILLED = 6;
-const HOLD = 7;
+const RISK_REF = 7;
 const SEQ = 8;
 const LINKS = 9; // as two int32: prev, next
 const META = 10; // as two int32: flags, symbolId
@@ -46,16 +48,21 @@ export class OrderStore {
   /** The same memory as `d`, for the integer fields. */
   private i: Int32Array;
   private capacity: number;
+  private readonly buffer: ArrayBuffer;
   /** Client order ids by slot. */
   readonly cid: (string | null)[];
-  private freeHead = NIL;
+  private readonly freeSlots = new FreeSlots();
   private used = 0;
   private highWater = 0;
 
   constructor(initialCapacity = 1024) {
     this.capacity = Math.max(16, initialCapacity);
-    this.d = new Float64Array(this.capacity * W);
-    this.i = new Int32Array(this.d.buffer);
+    // A resizable buffer grows in place: no copy of a million records when it fills up.
+    this.buffer = new ArrayBuffer(this.capacity * W * 8, {
+      maxByteLength: MAX_OPEN_ORDERS * W * 8,
+    });
+    this.d = new Float64Array(this.buffer);
+    this.i = new Int32Array(this.buffer);
     this.cid = new Array<string | null>(this.capacity).fill(null);
   }
 
@@ -77,11 +84,10 @@ export class OrderStore {
     cid: string | null,
     postOnly: boolean,
     seq: number,
+    riskRef: number,
   ): number {
-    let slot = this.freeHead;
-    if (slot !== NIL) {
-      this.freeHead = this.i[slot * WI + NEXT_I];
-    } else {
+    let slot = this.freeSlots.pop();
+    if (slot < 0) {
       if (this.highWater === this.capacity) this.grow();
       slot = this.highWater++;
     }
@@ -94,7 +100,7 @@ export class OrderStore {
     d[b + REMAINING] = remainingUnits;
     d[b + FILLED] = 0;
     d[b + QUOTE_FILLED] = 0;
-    d[b + HOLD] = 0;
+    d[b + RISK_REF] = riskRef;
     d[b + SEQ] = seq;
     const i = this.i;
     const bi = slot * WI;
@@ -104,7 +110,7 @@ export class OrderStore {
       (postOnly ? FLAG_POST_ONLY : 0) |
       (stpCode(stp) << STP_SHIFT);
     i[bi + SYMBOL_I] = symbolId;
-    this.cid[slot] = cid;
+    if (cid !== null) this.cid[slot] = cid; // free() left null there
     this.used++;
     return slot;
   }
@@ -114,9 +120,8 @@ export class OrderStore {
     if (!this.inUse(slot)) fail(`order slot ${slot} freed twice`);
     const bi = slot * WI;
     this.i[bi + FLAGS_I] = 0;
-    this.i[bi + NEXT_I] = this.freeHead;
-    this.cid[slot] = null;
-    this.freeHead = slot;
+    if (this.cid[slot] !== null) this.cid[slot] = null;
+    this.freeSlots.push(slot);
     this.used--;
   }
 
@@ -170,15 +175,9 @@ export class OrderStore {
     d[b + FILLED] += qtyUnits;
     d[b + QUOTE_FILLED] += quoteUnits;
   }
-  /**
-   * Units the ledger still holds for the order. Written only by the engine's risk and
-   * settlement steps; the book never reads it.
-   */
-  holdOf(slot: number): number {
-    return this.d[slot * W + HOLD];
-  }
-  setHold(slot: number, v: number): void {
-    this.d[slot * W + HOLD] = v;
+  /** The account shard's reference for the order's hold (opaque here). */
+  riskRefOf(slot: number): number {
+    return this.d[slot * W + RISK_REF];
   }
   /** Engine sequence of the command that placed the order in the book. */
   seqOf(slot: number): number {
@@ -213,12 +212,12 @@ export class OrderStore {
   }
 
   private grow(): void {
-    const n = this.capacity * 2;
-    const d = new Float64Array(n * W);
-    d.set(this.d);
-    this.d = d;
-    this.i = new Int32Array(d.buffer);
-    for (let i = this.capacity; i < n; i++) this.cid.push(null);
+    const n = Math.min(this.capacity * 2, MAX_OPEN_ORDERS);
+    if (n === this.capacity) fail(`the store is full: ${MAX_OPEN_ORDERS} order records`);
+    // Length-tracking views see the new length without being recreated.
+    this.buffer.resize(n * W * 8);
+    this.cid.length = n;
+    this.cid.fill(null, this.capacity);
     this.capacity = n;
   }
 }

@@ -22,6 +22,7 @@ function order(id: number, side: Side, priceTicks: number, qtyUnits: number): nu
     null,
     false,
     id,
+    -1,
   );
 }
 

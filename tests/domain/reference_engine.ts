@@ -855,14 +855,26 @@ export class ReferenceEngine {
     const need = isBuy ? this.quote(spec, price, newRemaining) : newRemaining;
     if (need > MAX_UNITS) return rej("AMOUNT_OVERFLOW");
     const available = this.bal(o.userId, holdAsset).available;
-    if (need > o.holdUnits && available < need - o.holdUnits) return rej("INSUFFICIENT_BALANCE");
+    const extra = need > o.holdUnits ? need - o.holdUnits : 0n;
+    if (extra > available) return rej("INSUFFICIENT_BALANCE");
+    // The account shard freezes the extra before the matcher (which alone sees the book)
+    // judges the amend; a refusal there releases it again.
+    if (extra > 0n) {
+      this.freeze(o.userId, holdAsset, extra);
+      this.emitBalance(o.userId, holdAsset);
+    }
     if (o.postOnly && this.wouldCross(o.symbolId, o.side, price)) {
-      return rej("POST_ONLY_WOULD_TAKE");
+      rej("POST_ONLY_WOULD_TAKE");
+      if (extra > 0n) {
+        this.unfreeze(o.userId, holdAsset, extra);
+        this.emitBalance(o.userId, holdAsset);
+      }
+      return;
     }
 
     this.open = this.open.filter((x) => x !== o);
-    if (need > o.holdUnits) this.freeze(o.userId, holdAsset, need - o.holdUnits);
-    else this.unfreeze(o.userId, holdAsset, o.holdUnits - need);
+    const held = o.holdUnits + extra;
+    if (held > need) this.unfreeze(o.userId, holdAsset, held - need);
     o.holdUnits = need;
     o.priceTicks = price;
     o.qtyUnits = newQty;
