@@ -32,6 +32,17 @@ import { STP_MODES } from "./types.ts";
 
 const CID_RE = /^[A-Za-z0-9._:\/-]+$/;
 
+/** An accepted place order: what the command WAL records and replay applies again. */
+export interface PlaceDecision extends Omit<MatchPlace, "riskRef"> {
+  /** Budget of a market buy by quote amount (for the accepted event), else 0. */
+  quoteUnits: number;
+  /** Units held at acceptance (quote for a buy, base for a sell). */
+  holdUnits: number;
+}
+
+/** An accepted amend: what the command WAL records and replay applies again. */
+export type AmendDecision = Omit<MatchAmend, "riskRef">;
+
 export interface RiskOptions {
   assetsById: readonly (AssetSpec | undefined)[];
   marketsById: readonly (Market | undefined)[];
@@ -60,6 +71,22 @@ export class Risk implements SettlementSink {
   readonly maxOpenOrdersPerUser: number;
   nextOrderId = 1;
   private readonly cancelOut: MatchCancel = { userId: 0 };
+  private readonly placeDecision: PlaceDecision = {
+    orderId: 0,
+    userId: 0,
+    symbolId: 0,
+    side: "BUY",
+    orderType: "LIMIT",
+    timeInForce: "GTC",
+    postOnly: false,
+    priceTicks: 0,
+    qtyUnits: 0,
+    quoteUnits: 0,
+    budgetUnits: -1,
+    stp: "NONE",
+    cid: null,
+    holdUnits: 0,
+  };
   private readonly placeOut: MatchPlace = {
     orderId: 0,
     userId: 0,
@@ -109,6 +136,11 @@ export class Risk implements SettlementSink {
       );
       return;
     }
+    this.applyDeposit(c);
+  }
+
+  /** Applies an accepted deposit (checked just now, or read back from the WAL). */
+  applyDeposit(c: Deposit): void {
     const acct = this.ledger.open(c.userId);
     this.ledger.deposit(acct, c.assetId, c.amountUnits);
     this.emitBalance(acct, c.assetId);
@@ -130,6 +162,13 @@ export class Risk implements SettlementSink {
       );
       return;
     }
+    this.applyWithdraw(c);
+  }
+
+  /** Applies an accepted withdrawal (checked just now, or read back from the WAL). */
+  applyWithdraw(c: Withdraw): void {
+    const acct = this.ledger.find(c.userId);
+    if (acct === undefined) fail(`accepted withdrawal of user ${c.userId} without an account`);
     this.ledger.withdraw(acct, c.assetId, c.amountUnits);
     this.emitBalance(acct, c.assetId);
   }
@@ -414,52 +453,85 @@ export class Risk implements SettlementSink {
     }
 
     // Accepted.
-    if (orderId >= this.nextOrderId) this.nextOrderId = orderId + 1;
-    this.ledger.hold(acct, holdAsset, holdUnits);
-    const counted = isLimit && tif === "GTC";
+    const d = this.placeDecision;
+    d.orderId = orderId;
+    d.userId = userId;
+    d.symbolId = spec.id;
+    d.side = side;
+    d.orderType = orderType;
+    d.timeInForce = tif;
+    d.postOnly = postOnly;
+    d.priceTicks = priceTicks;
+    d.qtyUnits = qtyUnits;
+    d.quoteUnits = quoteBudget;
+    d.budgetUnits = budget;
+    d.stp = stp;
+    d.cid = cid;
+    d.holdUnits = holdUnits;
+    return this.applyPlace(d);
+  }
+
+  /**
+   * Applies an accepted place: decided just now by {@link acquirePlace}, or read back
+   * from the command WAL on recovery (decisions are never taken again: funds available
+   * then are available on replay too, since settlement only ever adds to available).
+   * Holds the funds, records the hold, emits `accepted` and the balance. Returns the
+   * message for the matcher (reused by the next call).
+   */
+  applyPlace(d: PlaceDecision): MatchPlace {
+    const spec = (this.marketsById[d.symbolId] as Market).spec;
+    const isSell = d.side === "SELL";
+    const holdAsset = isSell ? spec.baseAssetId : spec.quoteAssetId;
+    const acct = this.ledger.find(d.userId);
+    if (acct === undefined) {
+      fail(`accepted order ${d.orderId} of user ${d.userId} without an account`);
+    }
+    if (d.orderId >= this.nextOrderId) this.nextOrderId = d.orderId + 1;
+    this.ledger.hold(acct, holdAsset, d.holdUnits);
+    const counted = d.orderType === "LIMIT" && d.timeInForce === "GTC";
     const ref = this.holds.alloc(
-      orderId,
-      userId,
-      spec.id,
-      !isBuy,
+      d.orderId,
+      d.userId,
+      d.symbolId,
+      isSell,
       counted,
-      holdUnits,
-      priceTicks,
-      qtyUnits,
-      cid,
+      d.holdUnits,
+      d.priceTicks,
+      d.qtyUnits,
+      d.cid,
     );
-    if (cid !== null) this.cids.set(cidKey(userId, cid), ref);
+    if (d.cid !== null) this.cids.set(cidKey(d.userId, d.cid), ref);
     if (counted) acct.openOrders++;
     this.out.accepted(
-      orderId,
-      userId,
-      spec.id,
-      !isBuy,
-      !isLimit,
-      tif,
-      postOnly,
-      priceTicks,
-      qtyUnits,
-      quoteBudget,
-      stp,
-      cid,
+      d.orderId,
+      d.userId,
+      d.symbolId,
+      isSell,
+      d.orderType === "MARKET",
+      d.timeInForce,
+      d.postOnly,
+      d.priceTicks,
+      d.qtyUnits,
+      d.quoteUnits,
+      d.stp,
+      d.cid,
       holdAsset,
-      holdUnits,
+      d.holdUnits,
     );
     this.emitBalance(acct, holdAsset);
     const m = this.placeOut;
-    m.orderId = orderId;
-    m.userId = userId;
-    m.symbolId = spec.id;
-    m.side = side;
-    m.orderType = orderType;
-    m.timeInForce = tif;
-    m.postOnly = postOnly;
-    m.priceTicks = priceTicks;
-    m.qtyUnits = qtyUnits;
-    m.budgetUnits = budget;
-    m.stp = stp;
-    m.cid = cid;
+    m.orderId = d.orderId;
+    m.userId = d.userId;
+    m.symbolId = d.symbolId;
+    m.side = d.side;
+    m.orderType = d.orderType;
+    m.timeInForce = d.timeInForce;
+    m.postOnly = d.postOnly;
+    m.priceTicks = d.priceTicks;
+    m.qtyUnits = d.qtyUnits;
+    m.budgetUnits = d.budgetUnits;
+    m.stp = d.stp;
+    m.cid = d.cid;
     m.riskRef = ref;
     return m;
   }
@@ -585,15 +657,13 @@ export class Risk implements SettlementSink {
           } quote units, received ${value}`,
         );
       }
-      h.setAmending(ref, true);
-      return {
+      return this.applyAmend({
         userId: c.userId,
         orderId: c.orderId,
         qtyUnits: newQty,
         priceTicks: price,
         extraHoldUnits: 0,
-        riskRef: ref,
-      };
+      });
     }
 
     const p = c.priceTicks;
@@ -631,20 +701,37 @@ export class Risk implements SettlementSink {
         }`,
       );
     }
-    if (extra > 0) {
-      this.ledger.hold(acct, holdAsset, extra);
-      h.setPending(ref, extra);
-      this.emitBalance(acct, holdAsset);
-    }
-    h.setAmending(ref, true);
-    return {
+    return this.applyAmend({
       userId: c.userId,
       orderId: c.orderId,
       qtyUnits: newQty,
       priceTicks: p,
       extraHoldUnits: extra,
-      riskRef: ref,
-    };
+    });
+  }
+
+  /**
+   * Applies an accepted amend (decided by {@link acquireAmend}, or read back from the
+   * WAL): freezes the extra it needs and marks the order as being amended. On replay the
+   * order may already have ended before this point (live, the shard accepted the amend
+   * before it learned of the end); then nothing is frozen and the matcher refuses it.
+   */
+  applyAmend(d: AmendDecision): MatchAmend {
+    const h = this.holds;
+    const ref = this.locateResting(d.orderId);
+    if (ref === -1) {
+      return { ...d, extraHoldUnits: 0, riskRef: -1 };
+    }
+    if (d.extraHoldUnits > 0) {
+      const market = this.marketsById[h.symbolOf(ref)] as Market;
+      const holdAsset = h.isSell(ref) ? market.spec.baseAssetId : market.spec.quoteAssetId;
+      const acct = this.ledger.find(h.userOf(ref)) as Account;
+      this.ledger.hold(acct, holdAsset, d.extraHoldUnits);
+      h.setPending(ref, h.pendingOf(ref) + d.extraHoldUnits);
+      this.emitBalance(acct, holdAsset);
+    }
+    h.setAmending(ref, true);
+    return { ...d, riskRef: ref };
   }
 
   // ---------------------------------------------------------------- settlement (SettlementSink)
