@@ -20,4 +20,9 @@ export class FreeSlots {
     }
     this.stack[this.top++] = slot;
   }
+
+  /** The free slots, bottom of the stack first. */
+  toArray(): number[] {
+    return Array.from(this.stack.subarray(0, this.top));
+  }
 }

@@ -1,13 +1,11 @@
 /**
  * The account shard's record of each order it holds funds for, from acceptance until
- * the order ends: fixed-size records in one Float64Array indexed by a slot (the
- * `riskRef` the matcher carries), reused through a free list. Like the order store, it
- * keeps the garbage collector out of the hot path.
+ * the order ends: fixed-size records in a {@link RecordArena}, indexed by the slot the
+ * matcher carries as `riskRef`.
  */
 
 import { fail } from "./assert.ts";
-import { FreeSlots } from "./free_slots.ts";
-import { MAX_OPEN_ORDERS } from "./limits.ts";
+import { RecordArena } from "./record_arena.ts";
 
 export const NO_HOLD = -1;
 
@@ -37,28 +35,9 @@ const FLAG_AMENDING = 16;
 /** The order rests in a book, so it is in the shard's order index (amendable). */
 const FLAG_RESTING = 32;
 
-export class HoldStore {
-  private d: Float64Array;
-  private capacity: number;
-  private readonly buffer: ArrayBuffer;
-  /** Client order ids by slot (for the duplicate-cid index). */
-  readonly cid: (string | null)[];
-  private readonly freeSlots = new FreeSlots();
-  private highWater = 0;
-  private used = 0;
-
+export class HoldStore extends RecordArena {
   constructor(initialCapacity = 1024) {
-    this.capacity = Math.max(16, initialCapacity);
-    // A resizable buffer grows in place: no copy of a million records when it fills up.
-    this.buffer = new ArrayBuffer(this.capacity * W * 8, {
-      maxByteLength: MAX_OPEN_ORDERS * W * 8,
-    });
-    this.d = new Float64Array(this.buffer);
-    this.cid = new Array<string | null>(this.capacity).fill(null);
-  }
-
-  get size(): number {
-    return this.used;
+    super(W, "hold", initialCapacity);
   }
 
   alloc(
@@ -72,11 +51,7 @@ export class HoldStore {
     qtyUnits: number,
     cid: string | null,
   ): number {
-    let slot = this.freeSlots.pop();
-    if (slot < 0) {
-      if (this.highWater === this.capacity) this.grow();
-      slot = this.highWater++;
-    }
+    const slot = this.takeSlot();
     const d = this.d;
     const b = slot * W;
     d[b + ORDER_ID] = orderId;
@@ -89,17 +64,13 @@ export class HoldStore {
     d[b + QTY] = qtyUnits;
     d[b + PENDING] = 0;
     if (cid !== null) this.cid[slot] = cid; // free() left null there
-    this.used++;
     return slot;
   }
 
   free(slot: number): void {
     if (!this.inUse(slot)) fail(`hold slot ${slot} freed twice`);
-    const b = slot * W;
-    this.d[b + FLAGS] = 0;
-    if (this.cid[slot] !== null) this.cid[slot] = null;
-    this.freeSlots.push(slot);
-    this.used--;
+    this.d[slot * W + FLAGS] = 0;
+    this.releaseSlot(slot);
   }
 
   inUse(slot: number): boolean {
@@ -175,15 +146,5 @@ export class HoldStore {
   /** Slots in use, in slot order. */
   *slots(): Generator<number> {
     for (let s = 0; s < this.highWater; s++) if (this.inUse(s)) yield s;
-  }
-
-  private grow(): void {
-    const n = Math.min(this.capacity * 2, MAX_OPEN_ORDERS);
-    if (n === this.capacity) fail(`the store is full: ${MAX_OPEN_ORDERS} hold records`);
-    // Length-tracking views see the new length without being recreated.
-    this.buffer.resize(n * W * 8);
-    this.cid.length = n;
-    this.cid.fill(null, this.capacity);
-    this.capacity = n;
   }
 }

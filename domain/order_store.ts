@@ -1,18 +1,12 @@
 /**
- * Storage of open orders as fixed-size records in one Float64Array, indexed by a slot
- * number.
- *
- * Why: a book with a million resting orders held as a million JS objects spends a
- * quarter of the engine's time in the garbage collector copying them out of the young
- * generation, and costs twice the memory. Records in a typed array are never scanned by
- * the collector, are reused through a free list, and keep all of an order's fields within
- * two cache lines (one column per field would touch a dozen lines per order). Slot -1
- * ({@link NIL}) means "no order". All fields are integers below 2^53.
+ * Open orders (and the taker being matched) as fixed-size records in a
+ * {@link RecordArena}, indexed by slot. Slot -1 ({@link NIL}) means "no order". All
+ * fields are integers below 2^53; the links and flags live as int32 pairs in two of the
+ * doubles.
  */
 
 import { fail } from "./assert.ts";
-import { FreeSlots } from "./free_slots.ts";
-import { MAX_OPEN_ORDERS } from "./limits.ts";
+import { RecordArena } from "./record_arena.ts";
 import type { Side, StpMode } from "./types.ts";
 import { STP_MODES } from "./types.ts";
 
@@ -43,32 +37,13 @@ const FLAG_POST_ONLY = 2;
 const FLAG_IN_USE = 4;
 const STP_SHIFT = 3; // two bits
 
-export class OrderStore {
-  private d: Float64Array;
+export class OrderStore extends RecordArena {
   /** The same memory as `d`, for the integer fields. */
-  private i: Int32Array;
-  private capacity: number;
-  private readonly buffer: ArrayBuffer;
-  /** Client order ids by slot. */
-  readonly cid: (string | null)[];
-  private readonly freeSlots = new FreeSlots();
-  private used = 0;
-  private highWater = 0;
+  private readonly i: Int32Array;
 
   constructor(initialCapacity = 1024) {
-    this.capacity = Math.max(16, initialCapacity);
-    // A resizable buffer grows in place: no copy of a million records when it fills up.
-    this.buffer = new ArrayBuffer(this.capacity * W * 8, {
-      maxByteLength: MAX_OPEN_ORDERS * W * 8,
-    });
-    this.d = new Float64Array(this.buffer);
+    super(W, "order", initialCapacity);
     this.i = new Int32Array(this.buffer);
-    this.cid = new Array<string | null>(this.capacity).fill(null);
-  }
-
-  /** Number of slots in use. */
-  get size(): number {
-    return this.used;
   }
 
   /** Takes a free slot and fills in a new order's fields; returns the slot. */
@@ -86,11 +61,7 @@ export class OrderStore {
     seq: number,
     riskRef: number,
   ): number {
-    let slot = this.freeSlots.pop();
-    if (slot < 0) {
-      if (this.highWater === this.capacity) this.grow();
-      slot = this.highWater++;
-    }
+    const slot = this.takeSlot();
     const d = this.d;
     const b = slot * W;
     d[b + ID] = id;
@@ -111,18 +82,14 @@ export class OrderStore {
       (stpCode(stp) << STP_SHIFT);
     i[bi + SYMBOL_I] = symbolId;
     if (cid !== null) this.cid[slot] = cid; // free() left null there
-    this.used++;
     return slot;
   }
 
   /** Returns `slot` to the free list. */
   free(slot: number): void {
     if (!this.inUse(slot)) fail(`order slot ${slot} freed twice`);
-    const bi = slot * WI;
-    this.i[bi + FLAGS_I] = 0;
-    if (this.cid[slot] !== null) this.cid[slot] = null;
-    this.freeSlots.push(slot);
-    this.used--;
+    this.i[slot * WI + FLAGS_I] = 0;
+    this.releaseSlot(slot);
   }
 
   inUse(slot: number): boolean {
@@ -209,16 +176,6 @@ export class OrderStore {
   }
   stp(slot: number): StpMode {
     return STP_MODES[(this.flags(slot) >> STP_SHIFT) & 3];
-  }
-
-  private grow(): void {
-    const n = Math.min(this.capacity * 2, MAX_OPEN_ORDERS);
-    if (n === this.capacity) fail(`the store is full: ${MAX_OPEN_ORDERS} order records`);
-    // Length-tracking views see the new length without being recreated.
-    this.buffer.resize(n * W * 8);
-    this.cid.length = n;
-    this.cid.fill(null, this.capacity);
-    this.capacity = n;
   }
 }
 
