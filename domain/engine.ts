@@ -95,11 +95,12 @@ export class Engine {
   }
 
   /**
-   * Applies one command and returns its events in order, as objects. Business rejections
-   * are `rejected` events; a thrown error means a broken invariant (a bug).
+   * Applies one command and returns its events in order, as objects. `tsMs` is the time
+   * of acceptance, recorded with new orders (the core reads no clock). Business
+   * rejections are `rejected` events; a thrown error means a broken invariant (a bug).
    */
-  apply(cmd: Command): EngineEvent[] {
-    return this.execute(cmd).decode();
+  apply(cmd: Command, tsMs = 0): EngineEvent[] {
+    return this.execute(cmd, tsMs).decode();
   }
 
   /**
@@ -107,13 +108,13 @@ export class Engine {
    * valid until the next call (copy or decode what you keep). The hot path of benchmarks;
    * {@link apply} is this plus decoding.
    */
-  execute(cmd: Command): EventBuffer {
+  execute(cmd: Command, tsMs = 0): EventBuffer {
     this.out.reset();
     this.seq++;
     const risk = this.risk;
     switch (cmd.type) {
       case "place": {
-        const m = risk.acquirePlace(cmd);
+        const m = risk.acquirePlace(cmd, tsMs);
         if (m !== null) {
           this.matcher.seq = this.seq;
           this.matcher.place(m, risk);

@@ -11,6 +11,7 @@
  *   ACCEPTED  orderId userId symbolId side orderType tif postOnly price qty quote stp cid holdAsset holdUnits
  *   REJECTED  command code userId orderId cid message
  *   ORDER     orderId userId symbolId side status price qty filled remaining quoteFilled cid reason
+ *             orderType tif createdMs
  *   TRADE     tradeId symbolId price qty quote takerSide makerOrder takerOrder makerUser takerUser buyerFee sellerFee
  *   BALANCE   userId assetId available frozen
  *   BOOK      symbolId updateId side price qty
@@ -168,8 +169,11 @@ export class EventBuffer {
     quoteFilledUnits: number,
     cid: string | null,
     reason: number,
+    isMarket: boolean,
+    tifCode: number,
+    createdMs: number,
   ): void {
-    const at = this.reserve(13);
+    const at = this.reserve(16);
     const f = this.f;
     f[at] = EV_ORDER;
     f[at + 1] = orderId;
@@ -184,6 +188,9 @@ export class EventBuffer {
     f[at + 10] = quoteFilledUnits;
     f[at + 11] = this.str(cid);
     f[at + 12] = reason;
+    f[at + 13] = isMarket ? 1 : 0;
+    f[at + 14] = tifCode;
+    f[at + 15] = createdMs;
   }
 
   trade(
@@ -252,6 +259,7 @@ export class EventBuffer {
       case EV_REJECTED:
         return 7;
       case EV_ORDER:
+        return 16;
       case EV_TRADE:
         return 13;
       case EV_BALANCE:
@@ -310,6 +318,9 @@ export class EventBuffer {
             userId: f[at + 2],
             symbolId: f[at + 3],
             side: SIDES[f[at + 4]],
+            orderType: TYPES[f[at + 13]],
+            timeInForce: TIFS[f[at + 14]],
+            createdMs: f[at + 15],
             status: STATUS_CODES[f[at + 5]],
             priceTicks: f[at + 6],
             qtyUnits: f[at + 7],

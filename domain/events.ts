@@ -47,6 +47,10 @@ export interface OrderUpdated {
   userId: number;
   symbolId: number;
   side: Side;
+  orderType: OrderType;
+  timeInForce: TimeInForce;
+  /** When the order was accepted (ms; 0 when the caller gave no time). */
+  createdMs: number;
   status: OrderStatus;
   priceTicks: number;
   qtyUnits: number;

@@ -27,6 +27,8 @@ export interface MatchPlace {
   budgetUnits: number;
   stp: StpMode;
   cid: string | null;
+  /** When the order was accepted (ms), carried into its updates. */
+  tsMs: number;
   riskRef: number;
 }
 

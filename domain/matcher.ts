@@ -66,6 +66,9 @@ export class Matcher {
       m.postOnly,
       this.seq,
       m.riskRef,
+      !isLimit,
+      m.timeInForce,
+      m.tsMs,
     );
     this.takerStpExpired = false;
     this.takerBudgetSpent = false;
@@ -468,6 +471,9 @@ export class Matcher {
       s.quoteFilledOf(o),
       s.cid[o],
       reason === null ? -1 : END_REASONS.indexOf(reason),
+      s.isMarket(o),
+      s.tifCode(o),
+      s.createdOf(o),
     );
   }
 

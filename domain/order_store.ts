@@ -7,7 +7,7 @@
 
 import { fail } from "./assert.ts";
 import { RecordArena } from "./record_arena.ts";
-import type { Side, StpMode } from "./types.ts";
+import type { Side, StpMode, TimeInForce } from "./types.ts";
 import { STP_MODES } from "./types.ts";
 
 export const NIL = -1;
@@ -24,7 +24,8 @@ const RISK_REF = 7;
 const SEQ = 8;
 const LINKS = 9; // as two int32: prev, next
 const META = 10; // as two int32: flags, symbolId
-const W = 12; // one spare double keeps records 96 bytes
+const CREATED = 11;
+const W = 12;
 // Int32 offsets within a record (two int32 per double).
 const PREV_I = LINKS * 2;
 const NEXT_I = LINKS * 2 + 1;
@@ -36,6 +37,8 @@ const FLAG_SELL = 1;
 const FLAG_POST_ONLY = 2;
 const FLAG_IN_USE = 4;
 const STP_SHIFT = 3; // two bits
+const FLAG_MARKET = 32;
+const TIF_SHIFT = 6; // two bits
 
 export class OrderStore extends RecordArena {
   /** The same memory as `d`, for the integer fields. */
@@ -60,6 +63,9 @@ export class OrderStore extends RecordArena {
     postOnly: boolean,
     seq: number,
     riskRef: number,
+    isMarket: boolean,
+    tif: TimeInForce,
+    createdMs: number,
   ): number {
     const slot = this.takeSlot();
     const d = this.d;
@@ -73,13 +79,15 @@ export class OrderStore extends RecordArena {
     d[b + QUOTE_FILLED] = 0;
     d[b + RISK_REF] = riskRef;
     d[b + SEQ] = seq;
+    d[b + CREATED] = createdMs;
     const i = this.i;
     const bi = slot * WI;
     i[bi + PREV_I] = NIL;
     i[bi + NEXT_I] = NIL;
     i[bi + FLAGS_I] = FLAG_IN_USE | (side === "SELL" ? FLAG_SELL : 0) |
       (postOnly ? FLAG_POST_ONLY : 0) |
-      (stpCode(stp) << STP_SHIFT);
+      (stpCode(stp) << STP_SHIFT) | (isMarket ? FLAG_MARKET : 0) |
+      ((tif === "GTC" ? 0 : tif === "IOC" ? 1 : 2) << TIF_SHIFT);
     i[bi + SYMBOL_I] = symbolId;
     if (cid !== null) this.cid[slot] = cid; // free() left null there
     return slot;
@@ -173,6 +181,16 @@ export class OrderStore extends RecordArena {
   }
   postOnly(slot: number): boolean {
     return (this.flags(slot) & FLAG_POST_ONLY) !== 0;
+  }
+  isMarket(slot: number): boolean {
+    return (this.flags(slot) & FLAG_MARKET) !== 0;
+  }
+  /** Time in force as 0 GTC, 1 IOC, 2 FOK. */
+  tifCode(slot: number): number {
+    return (this.flags(slot) >> TIF_SHIFT) & 3;
+  }
+  createdOf(slot: number): number {
+    return this.d[slot * W + CREATED];
   }
   stp(slot: number): StpMode {
     return STP_MODES[(this.flags(slot) >> STP_SHIFT) & 3];

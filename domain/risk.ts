@@ -86,6 +86,7 @@ export class Risk implements SettlementSink {
     stp: "NONE",
     cid: null,
     holdUnits: 0,
+    tsMs: 0,
   };
   private readonly placeOut: MatchPlace = {
     orderId: 0,
@@ -100,6 +101,7 @@ export class Risk implements SettlementSink {
     budgetUnits: -1,
     stp: "NONE",
     cid: null,
+    tsMs: 0,
     riskRef: 0,
   };
   /** Where events go; the caller points it at its buffer. */
@@ -219,7 +221,7 @@ export class Risk implements SettlementSink {
    * needs — an object reused by the next call, so copy it to keep it — or null if the
    * order was rejected (nothing changed).
    */
-  acquirePlace(c: PlaceOrder): MatchPlace | null {
+  acquirePlace(c: PlaceOrder, tsMs = 0): MatchPlace | null {
     const userId = c.userId;
     const cid = c.cid ?? null;
     if (!isUserId(userId)) {
@@ -468,6 +470,7 @@ export class Risk implements SettlementSink {
     d.stp = stp;
     d.cid = cid;
     d.holdUnits = holdUnits;
+    d.tsMs = tsMs;
     return this.applyPlace(d);
   }
 
@@ -532,6 +535,7 @@ export class Risk implements SettlementSink {
     m.budgetUnits = d.budgetUnits;
     m.stp = d.stp;
     m.cid = d.cid;
+    m.tsMs = d.tsMs;
     m.riskRef = ref;
     return m;
   }

@@ -14,6 +14,7 @@ import type { AmendDecision, PlaceDecision } from "../domain/risk.ts";
 import type { OrderType, Side, StpMode, TimeInForce } from "../domain/types.ts";
 import { STP_MODES } from "../domain/types.ts";
 
+/** `tsMs`: when the command was accepted (for a place, the same as `d.tsMs`). */
 export type DurableCommand =
   | { type: "place"; tsMs: number; clientRef: number; d: PlaceDecision }
   | { type: "cancel"; tsMs: number; clientRef: number; c: MatchCancel }
@@ -167,6 +168,7 @@ export function decodeCommand(payload: Uint8Array): DurableCommand {
           budgetUnits: f(10),
           holdUnits: f(11),
           cid,
+          tsMs,
         },
       };
     }

@@ -23,6 +23,9 @@ function order(id: number, side: Side, priceTicks: number, qtyUnits: number): nu
     false,
     id,
     -1,
+    false,
+    "GTC",
+    0,
   );
 }
 

@@ -46,6 +46,7 @@ export interface RefOrder {
   symbolId: number;
   side: Side;
   orderType: OrderType;
+  timeInForce: TimeInForce;
   /** 0n for MARKET orders. */
   priceTicks: bigint;
   /** 0n for a MARKET BUY by quote amount. */
@@ -327,6 +328,9 @@ export class ReferenceEngine {
       userId: o.userId,
       symbolId: o.symbolId,
       side: o.side,
+      orderType: o.orderType,
+      timeInForce: o.timeInForce,
+      createdMs: 0,
       status,
       priceTicks: toNumber(o.priceTicks),
       qtyUnits: toNumber(o.qtyUnits),
@@ -562,6 +566,7 @@ export class ReferenceEngine {
       symbolId: spec.id,
       side: c.side,
       orderType: c.orderType,
+      timeInForce: tif,
       priceTicks: price,
       qtyUnits: qty,
       filledUnits: 0n,

@@ -27,6 +27,7 @@ const cases: DurableCommand[] = [
       stp: "EXPIRE_BOTH",
       cid: "my-order.1/é",
       holdUnits: 123_456_789,
+      tsMs: 1_763_769_600_123,
     },
   },
   {
@@ -48,6 +49,7 @@ const cases: DurableCommand[] = [
       stp: "NONE",
       cid: null,
       holdUnits: 5_000,
+      tsMs: 1,
     },
   },
   { type: "cancel", tsMs: 5, clientRef: 1, c: { userId: 3, orderId: 11 } },
