@@ -28,6 +28,7 @@ export interface EngineState {
   version: number;
   risk: {
     nextOrderId: number;
+    lastSettledSeq: number;
     assetSlots: number;
     /** Per account: userId, openOrders, available[assetSlots], frozen[assetSlots]. */
     accounts: number[][];
@@ -73,6 +74,7 @@ export function captureEngineState(risk: Risk, matcher: Matcher): EngineState {
     version: ENGINE_STATE_VERSION,
     risk: {
       nextOrderId: risk.nextOrderId,
+      lastSettledSeq: risk.lastSettledSeq,
       assetSlots: ledger.assetSlots,
       accounts,
       fees: [...ledger.fees],
@@ -113,6 +115,7 @@ export function restoreEngineState(risk: Risk, matcher: Matcher, st: EngineState
   st.risk.deposited.forEach((v, i) => (ledger.deposited[i] = BigInt(v)));
   st.risk.withdrawn.forEach((v, i) => (ledger.withdrawn[i] = BigInt(v)));
   risk.nextOrderId = st.risk.nextOrderId;
+  risk.lastSettledSeq = st.risk.lastSettledSeq;
   const h = risk.holds;
   h.importState(st.risk.holds);
   for (const ref of h.slots()) {

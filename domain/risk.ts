@@ -70,8 +70,14 @@ export class Risk implements SettlementSink {
   readonly cids = new Map<string, number>();
   readonly maxOpenOrdersPerUser: number;
   nextOrderId = 1;
+  /**
+   * Sequence of the last command whose settlement was applied: a settlement stage that
+   * restarts and is handed commands again skips the ones at or below it (exactly once).
+   */
+  lastSettledSeq = 0;
   private readonly cancelOut: MatchCancel = { userId: 0 };
-  private readonly placeDecision: PlaceDecision = {
+  /** The decision of the last place accepted (reused by the next call; copy to keep it). */
+  readonly placeDecision: PlaceDecision = {
     orderId: 0,
     userId: 0,
     symbolId: 0,

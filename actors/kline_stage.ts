@@ -1,0 +1,143 @@
+/**
+ * The KLine stage: counts every trade once into the candles of the 16 standard
+ * intervals (the aggregator ignores re-delivered trade ids), closes candles whose period
+ * ended with no trade, writes candles to the store as a side channel and publishes them.
+ * It only reads events: it may lag or restart without touching money.
+ */
+
+import type { ChangeLogEntry } from "../domain/change_log.ts";
+import { type Candle, candleKey, candleRow } from "../domain/kline.ts";
+import type { CandleRow } from "../persistence/storage_port.ts";
+import { Actor } from "./actor.ts";
+import type { TimerHandle } from "./clock.ts";
+import type { PipelineCore } from "./pipeline_core.ts";
+import type { ChildContext, SupervisedChild } from "./supervisor.ts";
+
+/** How often candles whose period ended are closed without a trade. */
+export const KLINE_ADVANCE_EVERY_MS = 1_000;
+/** Trades may arrive this late after their time; periods close only after it. */
+export const KLINE_GRACE_MS = 2_000;
+
+type Msg = { tick: true } | { advance: true };
+
+export class KlineStage implements SupervisedChild {
+  private readonly actor: Actor<Msg>;
+  private ticking = false;
+  private dead = false;
+  private timer: TimerHandle | null = null;
+  /** Candles changed since the last write, by key (the latest state of each). */
+  private pending = new Map<string, CandleRow>();
+  private writing = false;
+
+  constructor(private readonly core: PipelineCore, ctx: ChildContext) {
+    this.actor = new Actor<Msg>({
+      name: ctx.name,
+      capacity: 4,
+      handle: (m) => ("tick" in m ? this.drain() : this.advance()),
+      onCrash: (e) => {
+        this.dead = true;
+        ctx.onCrash(e);
+      },
+      logger: core.logger,
+    });
+  }
+
+  start(): void {
+    this.actor.start();
+    // Candles a crashed predecessor changed but had not written yet: write them all.
+    for (const book of this.core.matcher.books) {
+      if (book === undefined) continue;
+      for (const c of this.core.kline.currentAll(book.symbolId)) {
+        this.pending.set(candleKey(c), candleRow(c));
+      }
+    }
+    this.core.wake.kline = () => this.poke();
+    this.poke();
+    this.schedule();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer !== null) this.core.clock.clearTimeout(this.timer);
+    this.timer = null;
+    await this.actor.stop();
+    this.dead = true;
+  }
+
+  private schedule(): void {
+    this.timer = this.core.clock.setTimeout(() => {
+      if (this.dead) return;
+      this.actor.send({ advance: true });
+      this.schedule();
+    }, KLINE_ADVANCE_EVERY_MS);
+  }
+
+  private poke(): void {
+    if (this.ticking || this.dead) return;
+    if (this.actor.send({ tick: true }).ok) this.ticking = true;
+  }
+
+  private drain(): void {
+    this.ticking = false;
+    const core = this.core;
+    for (let m = core.toKline.peek(); m !== undefined; m = core.toKline.peek()) {
+      core.fault("kline:before");
+      for (const e of m.events) {
+        if (e.type !== "trade") continue;
+        const r = core.kline.apply({
+          tradeId: e.tradeId,
+          symbolId: e.symbolId,
+          priceTicks: e.priceTicks,
+          qtyUnits: e.qtyUnits,
+          quoteUnits: e.quoteUnits,
+          takerSide: e.takerSide,
+          tsMs: m.tsMs,
+        });
+        if (r.duplicate) continue;
+        for (const c of r.closed) this.changed(c, m.tsMs);
+        for (const c of r.updated) this.changed(c, m.tsMs);
+      }
+      core.toKline.shift();
+    }
+    this.flush();
+    core.wake.push();
+    core.progressed();
+  }
+
+  private advance(): void {
+    const now = this.core.clock.now();
+    for (const c of this.core.kline.advance(now - KLINE_GRACE_MS)) this.changed(c, now);
+    this.flush();
+    this.core.wake.push();
+  }
+
+  private changed(c: Candle, tsMs: number): void {
+    const row = candleRow(c);
+    const key = candleKey(c);
+    this.pending.set(key, row);
+    const entry: ChangeLogEntry<unknown> = {
+      seq: 0,
+      ts: tsMs,
+      type: "candle",
+      entity: "candle",
+      id: key,
+      payload: row,
+    };
+    this.core.publishCandle(entry);
+  }
+
+  private flush(): void {
+    if (this.writing || this.pending.size === 0 || this.dead) return;
+    const candles = [...this.pending.values()];
+    this.pending = new Map();
+    this.writing = true;
+    this.core.store.write({ orders: [], trades: [], balances: [], candles }).then(
+      () => {
+        this.writing = false;
+        this.flush();
+      },
+      (e) => {
+        if (!this.dead) this.actor.crash(e);
+      },
+    );
+  }
+}

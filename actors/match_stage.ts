@@ -1,0 +1,89 @@
+/**
+ * The Match stage: runs durable commands through the matcher in sequence order, answers
+ * each client (its WAL batch is durable and its match result is now known), and hands the
+ * result on: the settlement calls and events to Settlement (kept in the journal until
+ * persisted), trades to KLine, changes to Push.
+ */
+
+import { EventBuffer } from "../domain/event_buffer.ts";
+import { SettlementRecorder } from "../domain/settlement_log.ts";
+import { Actor } from "./actor.ts";
+import { type MatchedCommand, MAX_IN_FLIGHT_COMMANDS, type PipelineCore } from "./pipeline_core.ts";
+import type { ChildContext, SupervisedChild } from "./supervisor.ts";
+
+/** Commands matched per turn of the actor before it yields to others. */
+export const MATCH_BATCH = 4_096;
+
+type Tick = { tick: true };
+
+export class MatchStage implements SupervisedChild {
+  private readonly actor: Actor<Tick>;
+  private readonly buf = new EventBuffer();
+  private readonly recorder = new SettlementRecorder();
+  private ticking = false;
+
+  constructor(private readonly core: PipelineCore, ctx: ChildContext) {
+    this.actor = new Actor<Tick>({
+      name: ctx.name,
+      capacity: 2,
+      handle: () => this.drain(),
+      onCrash: ctx.onCrash,
+      logger: core.logger,
+    });
+  }
+
+  start(): void {
+    this.actor.start();
+    this.core.wake.match = () => this.poke();
+    this.poke(); // work left by a crashed predecessor
+  }
+
+  stop(): Promise<void> {
+    return this.actor.stop();
+  }
+
+  private poke(): void {
+    if (this.ticking) return;
+    if (this.actor.send({ tick: true }).ok) this.ticking = true;
+  }
+
+  private drain(): void {
+    this.ticking = false;
+    const core = this.core;
+    const matcher = core.matcher;
+    matcher.out = this.buf;
+    let n = 0;
+    while (n < MATCH_BATCH && core.journal.length < MAX_IN_FLIGHT_COMMANDS) {
+      const a = core.toMatch.peek();
+      if (a === undefined) break;
+      core.fault("match:before");
+      this.buf.reset();
+      this.recorder.reset();
+      matcher.seq = a.seq;
+      if (a.place !== undefined) matcher.place(a.place, this.recorder);
+      else if (a.cancel !== undefined) matcher.cancel(a.cancel, this.recorder);
+      else if (a.amend !== undefined) matcher.amend(a.amend, this.recorder);
+      core.toMatch.shift();
+      const events = this.buf.count === 0 ? a.events : a.events.concat(this.buf.decode());
+      const matched: MatchedCommand = {
+        seq: a.seq,
+        tsMs: a.tsMs,
+        events,
+        settle: this.recorder.take(),
+      };
+      core.matchedSeq = a.seq;
+      core.journal.push(matched);
+      core.toKline.push(matched);
+      for (const e of events) core.publish(a.tsMs, e);
+      a.reply?.({ status: "done", events });
+      n++;
+    }
+    if (n > 0) {
+      core.wake.settlement();
+      core.wake.kline();
+      core.wake.push();
+    }
+    if (core.toMatch.length > 0 && core.journal.length < MAX_IN_FLIGHT_COMMANDS) this.poke();
+    core.progressed();
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * The Settlement stage (account shard, R2): applies each matched command's settlement
+ * to the shard's ledger exactly once (fills with fees, price improvement, releases),
+ * checks that trade ids have no gaps, and persists orders, trades and balances to the
+ * store in batches as a side channel. After a batch is stored it checkpoints as seed 001
+ * designs it: a SettlementCheckpoint { last_trade_id, timestamp } in its own WAL every
+ * 1,000 trades and a snapshot every 10,000.
+ *
+ * A restarted instance starts from state known to be valid: the ledger (owned by the
+ * longer-lived shard, which remembers the last command settled) and the journal of
+ * matched commands not yet stored; every command after the stored point is delivered
+ * again, ledger effects are skipped for those already applied, and rows are rewritten
+ * under the same keys.
+ */
+
+import { EventBuffer } from "../domain/event_buffer.ts";
+import type { EngineEvent } from "../domain/events.ts";
+import { replaySettlement } from "../domain/settlement_log.ts";
+import {
+  encodeSettlementCheckpoint,
+  SETTLEMENT_CHECKPOINT_EVERY_TRADES,
+  SETTLEMENT_SNAPSHOT_EVERY_TRADES,
+  writeSettlementSnapshot,
+} from "../persistence/settlement_checkpoint.ts";
+import type { SnapshotStore } from "../persistence/snapshot_store.ts";
+import { RowBatch } from "../persistence/store_rows.ts";
+import type { WalWriter } from "../persistence/wal_writer.ts";
+import { Actor } from "./actor.ts";
+import type { PipelineCore } from "./pipeline_core.ts";
+import type { ChildContext, SupervisedChild } from "./supervisor.ts";
+
+/** Rows (orders + trades + balances) gathered before a write is started anyway. */
+export const SETTLEMENT_BATCH_ROWS = 20_000;
+
+/** The settlement WAL and snapshots, owned by the pipeline (they outlive stage instances). */
+export class SettlementCheckpoints {
+  private checkpointedTradeId: number;
+  private snapshotTradeId: number;
+  private snapshotting = false;
+
+  constructor(
+    private readonly wal: WalWriter,
+    private readonly snapshots: SnapshotStore,
+    lastTradeId: number,
+  ) {
+    this.checkpointedTradeId = lastTradeId;
+    this.snapshotTradeId = lastTradeId;
+  }
+
+  /** Called when every trade up to `lastTradeId` is in the store. */
+  persisted(lastTradeId: number, nowMs: number): void {
+    if (lastTradeId - this.checkpointedTradeId >= SETTLEMENT_CHECKPOINT_EVERY_TRADES) {
+      this.wal.append(encodeSettlementCheckpoint({ last_trade_id: lastTradeId, timestamp: nowMs }));
+      this.checkpointedTradeId = lastTradeId;
+    }
+    if (
+      !this.snapshotting && lastTradeId - this.snapshotTradeId >= SETTLEMENT_SNAPSHOT_EVERY_TRADES
+    ) {
+      void this.snapshot(lastTradeId, nowMs);
+    }
+  }
+
+  /** Writes a settlement snapshot (also at shutdown); errors surface to the caller. */
+  async snapshot(lastTradeId: number, nowMs: number): Promise<void> {
+    if (lastTradeId <= this.snapshotTradeId && lastTradeId !== 0) return;
+    this.snapshotting = true;
+    try {
+      await writeSettlementSnapshot(this.snapshots, lastTradeId, nowMs);
+      this.snapshotTradeId = lastTradeId;
+    } finally {
+      this.snapshotting = false;
+    }
+  }
+
+  /** Makes the checkpoint WAL durable. */
+  async flush(): Promise<void> {
+    await this.wal.flush();
+  }
+}
+
+type Tick = { tick: true };
+
+export class SettlementStage implements SupervisedChild {
+  private readonly actor: Actor<Tick>;
+  private readonly buf = new EventBuffer();
+  /** Index in the journal of the next command to take. */
+  private cursor = 0;
+  private rows = new RowBatch();
+  private writing = false;
+  private ticking = false;
+  private dead = false;
+  private lastTradeId: number;
+
+  constructor(
+    private readonly core: PipelineCore,
+    private readonly checkpoints: SettlementCheckpoints,
+    ctx: ChildContext,
+  ) {
+    this.lastTradeId = core.persistedTradeId;
+    this.actor = new Actor<Tick>({
+      name: ctx.name,
+      capacity: 2,
+      handle: () => this.drain(),
+      onCrash: (e) => {
+        this.dead = true;
+        ctx.onCrash(e);
+      },
+      logger: core.logger,
+    });
+  }
+
+  start(): void {
+    this.actor.start();
+    this.core.wake.settlement = () => this.poke();
+    this.poke();
+  }
+
+  async stop(): Promise<void> {
+    await this.actor.stop();
+    this.dead = true;
+  }
+
+  private poke(): void {
+    if (this.ticking || this.dead) return;
+    if (this.actor.send({ tick: true }).ok) this.ticking = true;
+  }
+
+  private drain(): void {
+    this.ticking = false;
+    const core = this.core;
+    const risk = core.risk;
+    const journal = core.journal;
+    for (let m = journal.at(this.cursor); m !== undefined; m = journal.at(this.cursor)) {
+      core.fault("settlement:before-apply");
+      let settled: EngineEvent[] = [];
+      if (m.seq > risk.lastSettledSeq) {
+        this.buf.reset();
+        risk.out = this.buf;
+        replaySettlement(m.settle, risk);
+        risk.lastSettledSeq = m.seq;
+        settled = this.buf.decode();
+        for (const e of settled) core.publish(m.tsMs, e);
+        core.fault("settlement:after-apply");
+      }
+      for (const e of m.events) {
+        if (e.type !== "trade") continue;
+        if (e.tradeId !== this.lastTradeId + 1) {
+          throw new Error(`Trade ID gap: expected ${this.lastTradeId + 1}, got ${e.tradeId}`);
+        }
+        this.lastTradeId = e.tradeId;
+      }
+      this.rows.add(m.seq, m.tsMs, settled.length === 0 ? m.events : m.events.concat(settled));
+      this.cursor++;
+    }
+    this.flush();
+    core.wake.push();
+    core.progressed();
+  }
+
+  /** Starts a write of the gathered rows unless one is in flight. */
+  private flush(): void {
+    if (this.writing || this.rows.commands === 0 || this.dead) return;
+    const core = this.core;
+    const rows = this.rows;
+    this.rows = new RowBatch();
+    const batch = rows.take(core.risk.ledger, core.clock.now());
+    this.writing = true;
+    core.store.write(batch).then(
+      () => {
+        if (this.dead) return;
+        try {
+          core.fault("settlement:after-write");
+          this.stored(rows);
+        } catch (e) {
+          this.actor.crash(e);
+          return;
+        }
+        this.writing = false;
+        this.flush();
+        core.progressed();
+      },
+      (e) => {
+        if (!this.dead) this.actor.crash(e);
+      },
+    );
+  }
+
+  /** A batch is in the store: advance the persisted point, checkpoint, trim the journal. */
+  private stored(rows: RowBatch): void {
+    const core = this.core;
+    core.persistedSeq = rows.lastSeq;
+    if (rows.maxTradeId > core.persistedTradeId) core.persistedTradeId = rows.maxTradeId;
+    this.checkpoints.persisted(core.persistedTradeId, core.clock.now());
+    let trimmed = 0;
+    for (
+      let m = core.journal.peek();
+      m !== undefined && m.seq <= rows.lastSeq;
+      m = core.journal.peek()
+    ) {
+      core.journal.shift();
+      trimmed++;
+    }
+    this.cursor -= trimmed;
+  }
+}
