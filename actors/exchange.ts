@@ -111,6 +111,8 @@ export class Exchange {
   private stopping: Promise<void> | null = null;
   /** The caller's reference of the last command recovered from the WAL. */
   readonly recoveredClientRef: number;
+  /** What the start recovered: the snapshot's command, commands replayed, time taken. */
+  readonly recovery: { snapshotSeq: number; replayed: number; lastSeq: number; elapsedMs: number };
 
   private constructor(
     core: PipelineCore,
@@ -121,6 +123,7 @@ export class Exchange {
       settlementWal: WalWriter;
       lastSnapshotSeq: number;
       recoveredClientRef: number;
+      recovery: { snapshotSeq: number; replayed: number; lastSeq: number; elapsedMs: number };
       markets: readonly (Market | undefined)[];
       assets: readonly (AssetSpec | undefined)[];
     },
@@ -134,6 +137,7 @@ export class Exchange {
     this.snapshotEvery = parts.config.snapshotEveryCommands ?? DEFAULT_SNAPSHOT_EVERY_COMMANDS;
     this.lastSnapshotSeq = parts.lastSnapshotSeq;
     this.recoveredClientRef = parts.recoveredClientRef;
+    this.recovery = parts.recovery;
     const stage =
       <T extends SupervisedChild>(make: (ctx: ChildContext) => T) => (ctx: ChildContext) =>
         make({ ...ctx, onCrash: (e) => this.stageCrashed(ctx, e) });
@@ -251,6 +255,12 @@ export class Exchange {
       settlementWal,
       lastSnapshotSeq: r.snapshotSeq,
       recoveredClientRef: r.lastClientRef,
+      recovery: {
+        snapshotSeq: r.snapshotSeq,
+        replayed: r.replayed,
+        lastSeq: r.lastSeq,
+        elapsedMs: r.elapsedMs,
+      },
       markets: marketsById,
       assets: assetsById,
     });
@@ -389,7 +399,11 @@ export class Exchange {
   private maybeSnapshot(): void {
     if (this.snapshotting !== null || this.stopping !== null) return;
     if (this.core.lastSeq - this.lastSnapshotSeq < this.snapshotEvery) return;
-    this.snapshotting = this.snapshot().finally(() => (this.snapshotting = null));
+    this.snapshotting = this.snapshot()
+      .catch((e) =>
+        this.core.logger.error(`Engine snapshot failed: ${e instanceof Error ? e.message : e}`)
+      )
+      .finally(() => (this.snapshotting = null));
   }
 
   /**
@@ -435,9 +449,24 @@ export class Exchange {
     return this.stopping;
   }
 
+  /**
+   * Stops at once, like a crash: no drain, no snapshot; what the WAL made durable stays
+   * and the next start recovers from it. For tests of recovery.
+   */
+  async halt(): Promise<void> {
+    const core = this.core;
+    core.intakeStopped = "halted";
+    if (this.snapshotting !== null) await this.snapshotting;
+    await this.supervisor.stop();
+    core.hub.close("SHUTDOWN: the exchange halted");
+    await core.wal.close();
+    await this.settlementWal.close();
+    await core.store.close();
+  }
+
   private async shutdown(): Promise<void> {
     const core = this.core;
-    if (this.snapshotting !== null) await this.snapshotting.catch(() => {});
+    if (this.snapshotting !== null) await this.snapshotting;
     const failed = core.intakeStopped !== null &&
       core.intakeStopped.startsWith("command WAL failed");
     core.intakeStopped = "shutting down";
