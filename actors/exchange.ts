@@ -15,7 +15,7 @@ import type { ChangeLogEntry } from "../domain/change_log.ts";
 import type { Command } from "../domain/commands.ts";
 import { captureEngineState } from "../domain/engine_state.ts";
 import { InvariantError } from "../domain/assert.ts";
-import { MAX_ASSET_ID } from "../domain/limits.ts";
+import { MAX_ASSET_ID, MAX_UNITS } from "../domain/limits.ts";
 import {
   type AssetSpec,
   buildMarkets,
@@ -33,7 +33,9 @@ import {
   SETTLEMENT_WAL_SEGMENT_BYTES,
 } from "../persistence/settlement_checkpoint.ts";
 import { SnapshotStore } from "../persistence/snapshot_store.ts";
-import type { StoragePort } from "../persistence/storage_port.ts";
+import type { CandleRow, OrderRow, StoragePort } from "../persistence/storage_port.ts";
+import { candleRow } from "../domain/kline.ts";
+import type { KlineInterval } from "../domain/kline_intervals.ts";
 import { WalWriter } from "../persistence/wal_writer.ts";
 import type { Logger } from "./actor.ts";
 import { AcquiringStage } from "./acquiring_stage.ts";
@@ -77,6 +79,20 @@ export interface ExchangeConfig {
   intensity?: IntensityPolicy;
   /** Test hook: called at named points in the stages; throwing crashes that stage. */
   fault?: (point: FaultPoint) => void;
+}
+
+/** 24-hour rolling statistics of a symbol. */
+export interface Ticker {
+  symbolId: number;
+  openMs: number;
+  closeMs: number;
+  openTicks: number;
+  lastTicks: number;
+  highTicks: number;
+  lowTicks: number;
+  baseVolumeUnits: number;
+  quoteVolumeUnits: number;
+  trades: number;
 }
 
 /** A resting order, as the live state shows it. */
@@ -352,6 +368,62 @@ export class Exchange {
   /** Candles in progress of a symbol (the store has the closed ones). */
   currentCandles(symbolId: number) {
     return this.core.kline.currentAll(symbolId);
+  }
+
+  /**
+   * Candles of one interval with open time in [startMs, endMs], oldest first: the store's,
+   * with the candle in progress taking the place of its stored (possibly older) copy.
+   */
+  async candles(
+    symbolId: number,
+    interval: KlineInterval,
+    startMs: number,
+    endMs: number,
+    limit: number,
+  ): Promise<CandleRow[]> {
+    const stored = await this.core.store.candles(symbolId, interval, startMs, endMs, limit);
+    const live = this.core.kline.current(symbolId, interval);
+    if (live === undefined || live.openMs < startMs || live.openMs > endMs) return stored;
+    const rows = stored.filter((c) => c.openMs !== live.openMs);
+    rows.push(candleRow(live));
+    rows.sort((a, b) => a.openMs - b.openMs);
+    return rows.slice(-limit);
+  }
+
+  /**
+   * 24-hour rolling statistics of a symbol at `nowMs`, from the one-minute candles:
+   * first and last price, high, low, base and quote volume, trade count. Undefined when
+   * there was no trade in the window.
+   */
+  async ticker(symbolId: number, nowMs: number): Promise<Ticker | undefined> {
+    const day = 24 * 60 * 60_000;
+    const minutes = await this.candles(symbolId, "1m", nowMs - day + 1, nowMs, 1_440);
+    if (minutes.length === 0) return undefined;
+    const t: Ticker = {
+      symbolId,
+      openMs: minutes[0].openMs,
+      closeMs: nowMs,
+      openTicks: minutes[0].openTicks,
+      lastTicks: minutes[minutes.length - 1].closeTicks,
+      highTicks: 0,
+      lowTicks: Number.MAX_SAFE_INTEGER,
+      baseVolumeUnits: 0,
+      quoteVolumeUnits: 0,
+      trades: 0,
+    };
+    for (const c of minutes) {
+      if (c.highTicks > t.highTicks) t.highTicks = c.highTicks;
+      if (c.lowTicks < t.lowTicks) t.lowTicks = c.lowTicks;
+      t.baseVolumeUnits = Math.min(MAX_UNITS, t.baseVolumeUnits + c.baseVolumeUnits);
+      t.quoteVolumeUnits = Math.min(MAX_UNITS, t.quoteVolumeUnits + c.quoteVolumeUnits);
+      t.trades += c.trades;
+    }
+    return t;
+  }
+
+  /** An order by id: live if open, else its latest version in the store. */
+  async order(orderId: number): Promise<OpenOrder | OrderRow | undefined> {
+    return this.openOrder(orderId) ?? await this.core.store.order(orderId);
   }
 
   // ---------------------------------------------------------------- streams and health

@@ -126,14 +126,17 @@ export class KlineStage implements SupervisedChild {
   }
 
   private flush(): void {
+    this.core.klineUnwritten = this.pending.size + (this.writing ? 1 : 0);
     if (this.writing || this.pending.size === 0 || this.dead) return;
     const candles = [...this.pending.values()];
     this.pending = new Map();
     this.writing = true;
+    this.core.klineUnwritten = candles.length;
     this.core.store.write({ orders: [], trades: [], balances: [], candles }).then(
       () => {
         this.writing = false;
         this.flush();
+        this.core.progressed();
       },
       (e) => {
         if (!this.dead) this.actor.crash(e);

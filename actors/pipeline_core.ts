@@ -130,6 +130,8 @@ export class PipelineCore {
   persistedTradeId: number;
   /** Why intake stopped (WAL failure, shutdown), or null while taking commands. */
   intakeStopped: string | null = null;
+  /** Candle rows changed and not yet written by the KLine stage. */
+  klineUnwritten = 0;
   /** While set, Acquiring waits for it before taking the next command (a snapshot). */
   paused: Promise<void> | null = null;
   private pushSeq = 0;
@@ -170,7 +172,7 @@ export class PipelineCore {
   get idle(): boolean {
     return this.awaiting.length === 0 && this.toMatch.length === 0 && this.toKline.length === 0 &&
       this.matchedSeq === this.lastSeq && this.risk.lastSettledSeq >= this.lastSeq &&
-      this.persistedSeq === this.lastSeq && this.toPush.length === 0;
+      this.persistedSeq === this.lastSeq && this.toPush.length === 0 && this.klineUnwritten === 0;
   }
 
   /** Resolves once the pipeline is idle (all stages caught up). */
