@@ -7,7 +7,6 @@
 
 import type { ChangeLogEntry } from "../domain/change_log.ts";
 import { type Candle, candleKey, candleRow } from "../domain/kline.ts";
-import type { CandleRow } from "../persistence/storage_port.ts";
 import { Actor } from "./actor.ts";
 import type { TimerHandle } from "./clock.ts";
 import type { PipelineCore } from "./pipeline_core.ts";
@@ -25,8 +24,6 @@ export class KlineStage implements SupervisedChild {
   private ticking = false;
   private dead = false;
   private timer: TimerHandle | null = null;
-  /** Candles changed since the last write, by key (the latest state of each). */
-  private pending = new Map<string, CandleRow>();
   private writing = false;
 
   constructor(private readonly core: PipelineCore, ctx: ChildContext) {
@@ -44,13 +41,6 @@ export class KlineStage implements SupervisedChild {
 
   start(): void {
     this.actor.start();
-    // Candles a crashed predecessor changed but had not written yet: write them all.
-    for (const book of this.core.matcher.books) {
-      if (book === undefined) continue;
-      for (const c of this.core.kline.currentAll(book.symbolId)) {
-        this.pending.set(candleKey(c), candleRow(c));
-      }
-    }
     this.core.wake.kline = () => this.poke();
     this.poke();
     this.schedule();
@@ -113,7 +103,7 @@ export class KlineStage implements SupervisedChild {
   private changed(c: Candle, tsMs: number): void {
     const row = candleRow(c);
     const key = candleKey(c);
-    this.pending.set(key, row);
+    this.core.klineUnwritten.set(key, row);
     const entry: ChangeLogEntry<unknown> = {
       seq: 0,
       ts: tsMs,
@@ -126,15 +116,16 @@ export class KlineStage implements SupervisedChild {
   }
 
   private flush(): void {
-    this.core.klineUnwritten = this.pending.size + (this.writing ? 1 : 0);
-    if (this.writing || this.pending.size === 0 || this.dead) return;
-    const candles = [...this.pending.values()];
-    this.pending = new Map();
+    const unwritten = this.core.klineUnwritten;
+    if (this.writing || unwritten.size === 0 || this.dead) return;
+    const written = [...unwritten.entries()];
+    const candles = written.map(([, c]) => c);
     this.writing = true;
-    this.core.klineUnwritten = candles.length;
     this.core.store.write({ orders: [], trades: [], balances: [], candles }).then(
       () => {
         this.writing = false;
+        // Rows written are dropped unless they changed again meanwhile.
+        for (const [key, c] of written) if (unwritten.get(key) === c) unwritten.delete(key);
         this.flush();
         this.core.progressed();
       },

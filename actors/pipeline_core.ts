@@ -18,7 +18,7 @@ import type { KlineAggregator } from "../domain/kline.ts";
 import type { MatchAmend, MatchCancel, MatchPlace } from "../domain/match_input.ts";
 import type { Matcher } from "../domain/matcher.ts";
 import type { Risk } from "../domain/risk.ts";
-import type { StoragePort } from "../persistence/storage_port.ts";
+import type { CandleRow, StoragePort } from "../persistence/storage_port.ts";
 import type { WalWriter } from "../persistence/wal_writer.ts";
 import type { Logger } from "./actor.ts";
 import type { Clock } from "./clock.ts";
@@ -130,8 +130,11 @@ export class PipelineCore {
   persistedTradeId: number;
   /** Why intake stopped (WAL failure, shutdown), or null while taking commands. */
   intakeStopped: string | null = null;
-  /** Candle rows changed and not yet written by the KLine stage. */
-  klineUnwritten = 0;
+  /**
+   * Candle rows changed and not yet written, by key (the latest state of each): kept
+   * here so that a KLine stage that restarts writes what its predecessor had not.
+   */
+  readonly klineUnwritten = new Map<string, CandleRow>();
   /** While set, Acquiring waits for it before taking the next command (a snapshot). */
   paused: Promise<void> | null = null;
   private pushSeq = 0;
@@ -172,7 +175,8 @@ export class PipelineCore {
   get idle(): boolean {
     return this.awaiting.length === 0 && this.toMatch.length === 0 && this.toKline.length === 0 &&
       this.matchedSeq === this.lastSeq && this.risk.lastSettledSeq >= this.lastSeq &&
-      this.persistedSeq === this.lastSeq && this.toPush.length === 0 && this.klineUnwritten === 0;
+      this.persistedSeq === this.lastSeq && this.toPush.length === 0 &&
+      this.klineUnwritten.size === 0;
   }
 
   /** Resolves once the pipeline is idle (all stages caught up). */
