@@ -221,7 +221,10 @@ async function main(): Promise<void> {
   const total = a.rows * phases.length;
   const overall = total / totalMs * 1_000;
   report.field("all phases", `${int(overall)} rows/s over ${int(total)} rows`);
-  report.field("wall incl. row generation", `${((performance.now() - wall0) / 1_000).toFixed(2)} s`);
+  report.field(
+    "wall incl. row generation",
+    `${((performance.now() - wall0) / 1_000).toFixed(2)} s`,
+  );
   report.keep("rowsPerS.overall", Math.round(overall));
   let bytes = 0;
   for await (const e of Deno.readDir(dir)) bytes += (await Deno.stat(`${dir}/${e.name}`)).size;
@@ -230,9 +233,17 @@ async function main(): Promise<void> {
   report.section("Queries on the filled store");
   let u = 0;
   const nextUser = () => 1 + (u++ * 7_919) % a.users;
-  await timeQuery("userTrades (100 rows)", report, () => store.userTrades(nextUser(), { limit: 100 }));
+  await timeQuery(
+    "userTrades (100 rows)",
+    report,
+    () => store.userTrades(nextUser(), { limit: 100 }),
+  );
   await timeQuery("orders (100 rows)", report, () => store.orders(nextUser(), { limit: 100 }));
-  await timeQuery("publicTrades (100 rows)", report, () => store.publicTrades(u++ % a.symbols, 100));
+  await timeQuery(
+    "publicTrades (100 rows)",
+    report,
+    () => store.publicTrades(u++ % a.symbols, 100),
+  );
   await timeQuery("balances", report, () => store.balances(nextUser()));
   await timeQuery("order by id", report, () => store.order(1 + (u++ * 131) % 100_000));
   await store.close();

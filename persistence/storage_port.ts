@@ -94,10 +94,15 @@ export interface WriteBatch {
   candles: CandleRow[];
 }
 
-/** Filters of history queries. Results are newest first; `cursor` continues a page. */
+/**
+ * Filters of history queries. Results are newest first by (time, id): (createdMs, orderId)
+ * for orders, (tsMs, tradeId) for trades; `cursor` continues a page (keyset, not offset).
+ */
 export interface HistoryQuery {
   symbolId?: number;
+  /** Orders only: the status of the order's latest version. */
   status?: OrderStatus;
+  /** Inclusive bounds on the row's time (createdMs for orders, tsMs for trades). */
   startMs?: number;
   endMs?: number;
   /** At most this many rows (adapters cap it at MAX_QUERY_ROWS). */
@@ -134,13 +139,16 @@ export interface StoragePort {
   order(orderId: number): Promise<OrderRow | undefined>;
   /** Latest version of each of a user's orders, newest order first. */
   orders(userId: number, q: HistoryQuery): Promise<Page<OrderRow>>;
-  /** A user's trades (as maker or taker), newest first. */
+  /** A user's trades (as maker or taker; a self-trade once), newest first. */
   userTrades(userId: number, q: HistoryQuery): Promise<Page<TradeRow>>;
   /** A symbol's trades, newest first. */
   publicTrades(symbolId: number, limit: number): Promise<TradeRow[]>;
   /** Latest version of each of a user's balances, by asset id. */
   balances(userId: number): Promise<BalanceRow[]>;
-  /** Candles of one symbol and interval with openMs in [startMs, endMs], oldest first. */
+  /**
+   * Candles of one symbol and interval with openMs in [startMs, endMs], oldest first: the
+   * first `limit` of them (capped at MAX_QUERY_ROWS).
+   */
   candles(
     symbolId: number,
     interval: string,
