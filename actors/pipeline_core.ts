@@ -63,6 +63,8 @@ export interface MatchedCommand {
   events: EngineEvent[];
   /** The matcher's settlement calls (settlement_log.ts). */
   settle: Float64Array;
+  /** Balance events of settling it, once settled (kept for the rows of a restarted stage). */
+  settled?: EngineEvent[];
 }
 
 /** Named points where a test may make a stage throw (chaos tests). */

@@ -13,8 +13,8 @@
  * under the same keys.
  */
 
+import { fail } from "../domain/assert.ts";
 import { EventBuffer } from "../domain/event_buffer.ts";
-import type { EngineEvent } from "../domain/events.ts";
 import { replaySettlement } from "../domain/settlement_log.ts";
 import {
   encodeSettlementCheckpoint,
@@ -29,8 +29,12 @@ import { Actor } from "./actor.ts";
 import type { PipelineCore } from "./pipeline_core.ts";
 import type { ChildContext, SupervisedChild } from "./supervisor.ts";
 
-/** Rows (orders + trades + balances) gathered before a write is started anyway. */
-export const SETTLEMENT_BATCH_ROWS = 20_000;
+/**
+ * Most rows (orders + trades + balances) in one store write; below the store's own
+ * bound. While a write is in flight the next batch grows up to this, so batches get
+ * bigger (and cheaper per row) when the store is the bottleneck.
+ */
+export const SETTLEMENT_BATCH_ROWS = 60_000;
 
 /** The settlement WAL and snapshots, owned by the pipeline (they outlive stage instances). */
 export class SettlementCheckpoints {
@@ -83,8 +87,10 @@ type Tick = { tick: true };
 export class SettlementStage implements SupervisedChild {
   private readonly actor: Actor<Tick>;
   private readonly buf = new EventBuffer();
-  /** Index in the journal of the next command to take. */
-  private cursor = 0;
+  /** Index in the journal of the next command to settle (ledger). */
+  private applyCursor = 0;
+  /** Index in the journal of the next command to turn into rows. */
+  private rowCursor = 0;
   private rows = new RowBatch();
   private writing = false;
   private ticking = false;
@@ -130,27 +136,36 @@ export class SettlementStage implements SupervisedChild {
     const core = this.core;
     const risk = core.risk;
     const journal = core.journal;
-    for (let m = journal.at(this.cursor); m !== undefined; m = journal.at(this.cursor)) {
-      core.fault("settlement:before-apply");
-      let settled: EngineEvent[] = [];
+    // Ledger first, for every command matched: balances must not wait for the store.
+    for (let m = journal.at(this.applyCursor); m !== undefined; m = journal.at(this.applyCursor)) {
       if (m.seq > risk.lastSettledSeq) {
+        core.fault("settlement:before-apply");
         this.buf.reset();
         risk.out = this.buf;
         replaySettlement(m.settle, risk);
         risk.lastSettledSeq = m.seq;
-        settled = this.buf.decode();
-        for (const e of settled) core.publish(m.tsMs, e);
+        m.settled = this.buf.decode();
+        for (const e of m.settled) core.publish(m.tsMs, e);
         core.fault("settlement:after-apply");
+      }
+      this.applyCursor++;
+    }
+    // Then rows, in batches no larger than the store takes.
+    for (let m = journal.at(this.rowCursor); m !== undefined; m = journal.at(this.rowCursor)) {
+      if (this.rows.size >= SETTLEMENT_BATCH_ROWS) {
+        if (this.writing) break; // the write in flight pokes this stage when done
+        this.flush();
       }
       for (const e of m.events) {
         if (e.type !== "trade") continue;
         if (e.tradeId !== this.lastTradeId + 1) {
-          throw new Error(`Trade ID gap: expected ${this.lastTradeId + 1}, got ${e.tradeId}`);
+          fail(`Trade ID gap: expected ${this.lastTradeId + 1}, got ${e.tradeId}`);
         }
         this.lastTradeId = e.tradeId;
       }
+      const settled = m.settled ?? [];
       this.rows.add(m.seq, m.tsMs, settled.length === 0 ? m.events : m.events.concat(settled));
-      this.cursor++;
+      this.rowCursor++;
     }
     this.flush();
     core.wake.push();
@@ -177,6 +192,7 @@ export class SettlementStage implements SupervisedChild {
         }
         this.writing = false;
         this.flush();
+        this.poke();
         core.progressed();
       },
       (e) => {
@@ -200,6 +216,7 @@ export class SettlementStage implements SupervisedChild {
       core.journal.shift();
       trimmed++;
     }
-    this.cursor -= trimmed;
+    this.applyCursor -= trimmed;
+    this.rowCursor -= trimmed;
   }
 }
