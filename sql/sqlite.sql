@@ -13,8 +13,10 @@
 --     other there, and a replayed row gets a new time). Here the time is the exchange's.
 --   * Enumerations are TEXT ('BUY', 'PARTIALLY_FILLED', ...) instead of TINYINT codes:
 --     self-describing, checked below, a few bytes more per row.
---   * orders: one row per version, keyed (order_id, version), so a re-delivered version is
---     stored once and `order(id)` reads the highest version.
+--   * orders: one row per stored version, keyed (order_id, version), so a re-delivered
+--     version is stored once and `order(id)` reads the highest version. Settlement stores
+--     the latest state of each order per batch (persistence/store_rows.ts), so states an
+--     order passed through within one batch are not all kept.
 --   * trades: one row per trade, keyed by trade_id, naming maker and taker (the seed writes
 --     one row per party with `order_id`, `user_id`, `side`, `fee`, `role`); a user's trades
 --     are found through two indexes, as maker and as taker.
