@@ -37,6 +37,7 @@ import type { CandleRow, OrderRow, StoragePort } from "../persistence/storage_po
 import { candleRow } from "../domain/kline.ts";
 import type { KlineInterval } from "../domain/kline_intervals.ts";
 import { WalWriter } from "../persistence/wal_writer.ts";
+import type { FsPort } from "../persistence/fs_port.ts";
 import type { Logger } from "./actor.ts";
 import { AcquiringStage } from "./acquiring_stage.ts";
 import { type Clock, realClock } from "./clock.ts";
@@ -79,6 +80,8 @@ export interface ExchangeConfig {
   intensity?: IntensityPolicy;
   /** Test hook: called at named points in the stages; throwing crashes that stage. */
   fault?: (point: FaultPoint) => void;
+  /** File system of the command WAL (tests inject failing disks). */
+  walFs?: FsPort;
 }
 
 /** 24-hour rolling statistics of a symbol. */
@@ -217,6 +220,7 @@ export class Exchange {
       matcher,
       snapshots,
       walDir: dirs.wal,
+      walFs: config.walFs,
       store: config.store,
       storedTradeId,
       nowMs: () => clock.now(),
@@ -232,7 +236,7 @@ export class Exchange {
         `${r.replayed} commands from the WAL (last command ${r.lastSeq}, last trade ${r.storedTradeId}) ` +
         `in ${r.elapsedMs.toFixed(0)} ms`,
     );
-    const wal = await WalWriter.open({ dir: dirs.wal, nextSeq: r.nextSeq });
+    const wal = await WalWriter.open({ dir: dirs.wal, nextSeq: r.nextSeq, fs: config.walFs });
     const settlementWal = await WalWriter.open({
       dir: dirs.settlementWal,
       nextSeq: settlement.walNextSeq,
@@ -568,8 +572,7 @@ export class Exchange {
 
   private fatal(reason: string): void {
     this.core.intakeStopped = `stopped: ${reason}`;
-    this.core.logger.error(`Exchange stopping: ${reason}`);
-    void this.supervisor.stop();
+    void this.supervisor.fail(`exchange stopping: ${reason}`);
   }
 
   private view(slot: number): OpenOrder {

@@ -17,6 +17,7 @@ import type { SnapshotStore } from "../persistence/snapshot_store.ts";
 import type { StoragePort } from "../persistence/storage_port.ts";
 import { RowBatch } from "../persistence/store_rows.ts";
 import { readWal, type WalTornTail } from "../persistence/wal_reader.ts";
+import type { FsPort } from "../persistence/fs_port.ts";
 
 /** Rows written per store transaction while recovering. */
 const RECOVERY_BATCH_COMMANDS = 20_000;
@@ -47,6 +48,7 @@ export async function recover(opts: {
   matcher: Matcher;
   snapshots: SnapshotStore;
   walDir: string;
+  walFs?: FsPort;
   store: StoragePort;
   storedTradeId: number;
   nowMs: () => number;
@@ -82,6 +84,7 @@ export async function recover(opts: {
   let replayed = 0;
   let lastSeq = snapshotSeq;
   const read = await readWal(opts.walDir, {
+    fs: opts.walFs,
     afterSeq: snapshotSeq,
     onRecord: (seq, payload) => {
       const r = decodeCommand(payload);

@@ -71,6 +71,8 @@ export const ExitCode = {
   START_FAILED: 1,
   RESTART_INTENSITY: 2,
   INTERNAL_ERROR: 3,
+  /** A child found its environment or shared state broken (e.g. the WAL failed). */
+  FATAL: 4,
 } as const;
 
 /** Default restart backoff: 100 ms, doubling, at most 5 s. */
@@ -188,6 +190,16 @@ export class Supervisor {
   /** Stops the children in reverse order. Idempotent; resolves with the termination. */
   stop(): Promise<Termination> {
     return this.#shutDown({ code: ExitCode.OK, reason: "stopped" });
+  }
+
+  /**
+   * Shuts the tree down because something a restart cannot fix happened (the WAL failed,
+   * shared state is broken): children stop in reverse order and the termination carries
+   * a non-zero code and the reason. Idempotent with stop().
+   */
+  fail(reason: string): Promise<Termination> {
+    this.#logger.error(`Supervisor: ${reason}; shutting down the tree`);
+    return this.#shutDown({ code: ExitCode.FATAL, reason });
   }
 
   /** Each child's lifecycle state, restarts, last error and since when, in start order. */

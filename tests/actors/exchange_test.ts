@@ -10,6 +10,7 @@ import { BENCH_ASSETS, BENCH_SYMBOL, generateStream } from "../../bench/command_
 import { Exchange } from "../../actors/exchange.ts";
 import type { Command } from "../../domain/commands.ts";
 import { SqliteStore } from "../../persistence/sqlite_store.ts";
+import { FaultyFs } from "../../persistence/fs_port.ts";
 
 const quiet = { info: () => {}, warn: () => {}, error: (m: string) => console.error(m) };
 
@@ -163,6 +164,38 @@ Deno.test("candles and the 24-hour ticker count every trade once", async () => {
     assert.equal(days.reduce((n, c) => n + c.trades, 0), trades);
     assert.ok(ticker.lowTicks <= ticker.lastTicks && ticker.lastTicks <= ticker.highTicks);
     await ex.stop();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a failed fsync stops intake, acknowledges nothing undurable, and shuts the tree down", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "exchange_test_" });
+  try {
+    const fs = new FaultyFs();
+    const ex = await Exchange.open({
+      dataDir: dir,
+      assets: BENCH_ASSETS,
+      symbols: [BENCH_SYMBOL],
+      store: new SqliteStore({ path: `${dir}/exchange.db` }),
+      logger: quiet,
+      walFs: fs,
+    });
+    const ok = await ex.submit({ type: "deposit", userId: 1, assetId: 2, amountUnits: 1_000 });
+    assert.equal(ok.status, "done");
+    // The disk fails at the next fsync: the deposit after it must not be acknowledged.
+    fs.failOn("syncData", new Error("ENOSPC: no space left on device"));
+    const lost = await ex.submit({ type: "deposit", userId: 1, assetId: 2, amountUnits: 5 });
+    assert.equal(lost.status, "unavailable", JSON.stringify(lost));
+    const after = await ex.submit({ type: "deposit", userId: 1, assetId: 2, amountUnits: 7 });
+    assert.equal(after.status, "unavailable");
+    const end = await ex.terminated;
+    assert.notEqual(end.code, 0, "the tree ends with a non-zero code");
+    await ex.halt().catch(() => {});
+    // What is durable is exactly what was acknowledged.
+    const again = await open(dir);
+    assert.deepEqual(again.balance(1, 2), { availableUnits: 1_000, frozenUnits: 0 });
+    await again.stop();
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -397,3 +397,23 @@ Deno.test("the supervisor refuses bad options, stating the value", () => {
     /intensity needs .* received \{"maxRestarts":1.5,"windowMs":1000\}/,
   );
 });
+
+Deno.test("fail() stops every child in reverse order and terminates with the FATAL code", async () => {
+  const stopped: string[] = [];
+  const child = (name: string) => ({
+    name,
+    create: () => ({ start() {}, stop: () => Promise.resolve(void stopped.push(name)) }),
+  });
+  const logs: string[] = [];
+  const sup = new Supervisor({
+    children: [child("a"), child("b")],
+    logger: { info: () => {}, warn: () => {}, error: (m: string) => logs.push(m) },
+  });
+  await sup.start();
+  const t = await sup.fail("the WAL failed");
+  assert.deepEqual(stopped, ["b", "a"]);
+  assert.equal(t.code, ExitCode.FATAL);
+  assert.match(t.reason, /the WAL failed/);
+  assert.equal((await sup.terminated).code, ExitCode.FATAL);
+  assert.equal(logs.length, 1);
+});
