@@ -246,6 +246,7 @@ export class Exchange {
       settlementWal,
       settlementSnapshots,
       r.storedTradeId,
+      logger,
     );
     let exchange: Exchange | null = null;
     const core = new PipelineCore({
@@ -508,10 +509,9 @@ export class Exchange {
         resume();
       }
     }
-    const tradeId = core.persistedTradeId;
     await writeEngineSnapshot(this.snapshots, snap, core.clock.now());
     this.lastSnapshotSeq = snap.seq;
-    await this.checkpoints.snapshot(tradeId, core.clock.now());
+    await this.checkpoints.snapshot(core.persistedTradeId, core.clock.now());
     const kept = await this.snapshots.list();
     if (kept.length > 0) await core.wal.truncateBefore(Math.min(...kept) + 1);
   }
@@ -534,6 +534,7 @@ export class Exchange {
     core.intakeStopped = "halted";
     if (this.snapshotting !== null) await this.snapshotting;
     await this.supervisor.stop();
+    await this.checkpoints.flush().catch(() => {});
     core.hub.close("SHUTDOWN: the exchange halted");
     await core.wal.close();
     await this.settlementWal.close();

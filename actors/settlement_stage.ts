@@ -25,7 +25,7 @@ import {
 import type { SnapshotStore } from "../persistence/snapshot_store.ts";
 import { RowBatch } from "../persistence/store_rows.ts";
 import type { WalWriter } from "../persistence/wal_writer.ts";
-import { Actor } from "./actor.ts";
+import { Actor, type Logger } from "./actor.ts";
 import type { PipelineCore } from "./pipeline_core.ts";
 import type { ChildContext, SupervisedChild } from "./supervisor.ts";
 
@@ -39,13 +39,16 @@ export const SETTLEMENT_BATCH_ROWS = 60_000;
 /** The settlement WAL and snapshots, owned by the pipeline (they outlive stage instances). */
 export class SettlementCheckpoints {
   private checkpointedTradeId: number;
+  /** Highest trade id a snapshot was written for, or is being written for. */
   private snapshotTradeId: number;
-  private snapshotting = false;
+  /** Snapshot writes run one after the other on this chain. */
+  private chain: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly wal: WalWriter,
     private readonly snapshots: SnapshotStore,
     lastTradeId: number,
+    private readonly logger: Logger,
   ) {
     this.checkpointedTradeId = lastTradeId;
     this.snapshotTradeId = lastTradeId;
@@ -57,27 +60,37 @@ export class SettlementCheckpoints {
       this.wal.append(encodeSettlementCheckpoint({ last_trade_id: lastTradeId, timestamp: nowMs }));
       this.checkpointedTradeId = lastTradeId;
     }
-    if (
-      !this.snapshotting && lastTradeId - this.snapshotTradeId >= SETTLEMENT_SNAPSHOT_EVERY_TRADES
-    ) {
+    if (lastTradeId - this.snapshotTradeId >= SETTLEMENT_SNAPSHOT_EVERY_TRADES) {
       void this.snapshot(lastTradeId, nowMs);
     }
   }
 
-  /** Writes a settlement snapshot (also at shutdown); errors surface to the caller. */
-  async snapshot(lastTradeId: number, nowMs: number): Promise<void> {
-    if (lastTradeId <= this.snapshotTradeId && lastTradeId !== 0) return;
-    this.snapshotting = true;
-    try {
-      await writeSettlementSnapshot(this.snapshots, lastTradeId, nowMs);
-      this.snapshotTradeId = lastTradeId;
-    } finally {
-      this.snapshotting = false;
-    }
+  /**
+   * Writes a settlement snapshot at `lastTradeId` (also at shutdown) after any write in
+   * progress; a request at or below what is written or being written does nothing. A
+   * failed write is logged: the next one is taken at the next threshold or at shutdown,
+   * and recovery falls back on the checkpoints in the WAL.
+   */
+  snapshot(lastTradeId: number, nowMs: number): Promise<void> {
+    if (lastTradeId <= this.snapshotTradeId) return this.chain;
+    this.snapshotTradeId = lastTradeId;
+    this.chain = this.chain.then(() =>
+      writeSettlementSnapshot(this.snapshots, lastTradeId, nowMs).then(
+        () => {},
+        (e) =>
+          this.logger.error(
+            `Settlement snapshot at trade ${lastTradeId} failed: ${
+              e instanceof Error ? e.message : e
+            }`,
+          ),
+      )
+    );
+    return this.chain;
   }
 
-  /** Makes the checkpoint WAL durable. */
+  /** Resolves when no snapshot is being written; makes the checkpoint WAL durable. */
   async flush(): Promise<void> {
+    await this.chain;
     await this.wal.flush();
   }
 }
