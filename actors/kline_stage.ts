@@ -69,6 +69,9 @@ export class KlineStage implements SupervisedChild {
   private drain(): void {
     this.ticking = false;
     const core = this.core;
+    // Candles in progress change with every trade: read each symbol's once, at the end.
+    const touched = new Set<number>();
+    let lastMs = 0;
     for (let m = core.toKline.peek(); m !== undefined; m = core.toKline.peek()) {
       core.fault("kline:before");
       for (const e of m.events) {
@@ -81,12 +84,16 @@ export class KlineStage implements SupervisedChild {
           quoteUnits: e.quoteUnits,
           takerSide: e.takerSide,
           tsMs: m.tsMs,
-        });
+        }, false);
         if (r.duplicate) continue;
         for (const c of r.closed) this.changed(c, m.tsMs);
-        for (const c of r.updated) this.changed(c, m.tsMs);
+        touched.add(e.symbolId);
+        lastMs = m.tsMs;
       }
       core.toKline.shift();
+    }
+    for (const symbolId of touched) {
+      for (const c of core.kline.currentAll(symbolId)) this.changed(c, lastMs);
     }
     this.flush();
     core.wake.push();

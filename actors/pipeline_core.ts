@@ -229,13 +229,18 @@ export class PipelineCore {
 
   /** Queues a change for the push stage. */
   publish(tsMs: number, event: EngineEvent): void {
+    // Entries nobody receives are not built (their seq still advances).
+    if (this.hub.size === 0) {
+      this.pushSeq++;
+      return;
+    }
     this.toPush.push(changeEntry(++this.pushSeq, tsMs, event));
   }
 
   /** Queues a candle change for the push stage (its `seq` is assigned here). */
   publishCandle(entry: ChangeLogEntry<unknown>): void {
     entry.seq = ++this.pushSeq;
-    this.toPush.push(entry);
+    if (this.hub.size > 0) this.toPush.push(entry);
   }
 }
 

@@ -196,6 +196,11 @@ export class PushHub<E extends ChangeLogEntry<unknown> = ChangeLogEntry> {
   }
 
   /** Current counters. */
+  /** Number of subscribers (cheap: publishers skip building entries when it is 0). */
+  get size(): number {
+    return this.#slots.size;
+  }
+
   stats(): PushHubStats {
     let queued = 0;
     for (const s of this.#slots.values()) queued += s.pending.length + s.inFlight;

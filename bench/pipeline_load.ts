@@ -9,7 +9,7 @@
 import { Exchange } from "../actors/exchange.ts";
 import type { SubmitResult } from "../actors/pipeline_core.ts";
 import type { Command } from "../domain/commands.ts";
-import { SqliteStore } from "../persistence/sqlite_store.ts";
+import { SqliteWorkerStore } from "../persistence/sqlite_worker_store.ts";
 import type {
   BalanceRow,
   CandleRow,
@@ -146,7 +146,7 @@ export const discardingStore: StoragePort = {
 };
 
 /**
- * An exchange on `dataDir` for the bench market with a counted SQLite store (or, with
+ * An exchange on `dataDir` for the bench market with a counted SQLite store (on its worker thread) (or, with
  * `discard`, a counted {@link discardingStore}). `openMs` is the wall time of `open`.
  */
 export async function openBenchExchange(
@@ -155,7 +155,7 @@ export async function openBenchExchange(
   discard = false,
 ): Promise<{ exchange: Exchange; store: CountingStore; openMs: number }> {
   const store = new CountingStore(
-    discard ? discardingStore : new SqliteStore({ path: `${dataDir}/exchange.db` }),
+    discard ? discardingStore : new SqliteWorkerStore({ path: `${dataDir}/exchange.db` }),
   );
   const t0 = performance.now();
   const exchange = await Exchange.open({

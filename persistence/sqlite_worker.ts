@@ -1,0 +1,40 @@
+/**
+ * The worker side of {@link SqliteWorkerStore}: a SqliteStore on its own thread, answering
+ * `{ id, method, args }` messages with `{ id, ok, value }` or `{ id, ok: false, error }`.
+ */
+
+import { SqliteStore, type SqliteStoreOptions } from "./sqlite_store.ts";
+
+interface Call {
+  id: number;
+  method: string;
+  args: unknown[];
+}
+
+/** The worker's global scope (typed here: the project is checked with the window lib). */
+const scope = self as unknown as {
+  onmessage: (e: MessageEvent<Call | { open: SqliteStoreOptions }>) => void;
+  postMessage(message: unknown): void;
+};
+
+let store: SqliteStore | null = null;
+
+scope.onmessage = async (e) => {
+  const msg = e.data;
+  if ("open" in msg) {
+    store = new SqliteStore(msg.open);
+    return;
+  }
+  try {
+    if (store === null) throw new Error("SQLite worker used before it was opened");
+    const fn =
+      (store as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[msg.method];
+    const value = await fn.apply(store, msg.args);
+    scope.postMessage({ id: msg.id, ok: true, value });
+  } catch (err) {
+    const error = err instanceof Error
+      ? { name: err.name, message: err.message }
+      : { name: "Error", message: String(err) };
+    scope.postMessage({ id: msg.id, ok: false, error });
+  }
+};
