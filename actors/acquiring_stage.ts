@@ -17,6 +17,7 @@ import type { SendResult } from "./mailbox.ts";
 import {
   type AcceptedCommand,
   type ClientRequest,
+  DoneResult,
   MAX_IN_FLIGHT_COMMANDS,
   type PipelineCore,
 } from "./pipeline_core.ts";
@@ -24,10 +25,13 @@ import type { ChildContext, SupervisedChild } from "./supervisor.ts";
 
 /** Client requests waiting for the Acquiring stage. */
 export const ACQUIRING_MAILBOX_CAPACITY = 65_536;
+/** Doubles of events the stage writes into one buffer before starting another. */
+const ACQUIRING_BUFFER_DOUBLES = 1 << 20;
 
 export class AcquiringStage implements SupervisedChild {
   private readonly actor: Actor<ClientRequest>;
-  private readonly buf = new EventBuffer();
+  /** Events of the commands handled lately; replaced when large (answers still read it). */
+  private buf = new EventBuffer(ACQUIRING_BUFFER_DOUBLES);
 
   constructor(private readonly core: PipelineCore, ctx: ChildContext) {
     this.actor = new Actor<ClientRequest>({
@@ -79,8 +83,11 @@ export class AcquiringStage implements SupervisedChild {
     }
     const tsMs = core.clock.now();
     const risk = core.risk;
+    if (this.buf.length > ACQUIRING_BUFFER_DOUBLES) {
+      this.buf = new EventBuffer(ACQUIRING_BUFFER_DOUBLES);
+    }
     const buf = this.buf;
-    buf.reset();
+    const from = buf.length;
     risk.out = buf;
     const cmd = r.cmd;
     let record: DurableCommand | null = null;
@@ -115,11 +122,15 @@ export class AcquiringStage implements SupervisedChild {
       }
       case "deposit":
         risk.deposit(cmd);
-        if (!rejected(buf)) record = { type: "deposit", tsMs, clientRef: r.clientRef, c: cmd };
+        if (!rejected(buf, from)) {
+          record = { type: "deposit", tsMs, clientRef: r.clientRef, c: cmd };
+        }
         break;
       case "withdraw":
         risk.withdraw(cmd);
-        if (!rejected(buf)) record = { type: "withdraw", tsMs, clientRef: r.clientRef, c: cmd };
+        if (!rejected(buf, from)) {
+          record = { type: "withdraw", tsMs, clientRef: r.clientRef, c: cmd };
+        }
         break;
       default:
         r.reply({
@@ -128,9 +139,9 @@ export class AcquiringStage implements SupervisedChild {
         });
         return;
     }
-    const events = buf.decode();
+    const acq = { buf, from, to: buf.length };
     if (record === null) {
-      r.reply({ status: "done", events });
+      r.reply(new DoneResult([acq]));
       return;
     }
     // The shard's state already holds the decision: it must reach the WAL, or the process
@@ -150,15 +161,15 @@ export class AcquiringStage implements SupervisedChild {
       place,
       cancel,
       amend,
-      events,
+      acq,
       reply: r.reply,
     };
     core.awaiting.push(accepted);
   }
 }
 
-function rejected(buf: EventBuffer): boolean {
-  return buf.count > 0 && buf.f[0] === EV_REJECTED;
+function rejected(buf: EventBuffer, from: number): boolean {
+  return buf.length > from && buf.f[from] === EV_REJECTED;
 }
 
 function unknownCommand(cmd: Command): EngineEvent {

@@ -6,6 +6,7 @@
  */
 
 import type { ChangeLogEntry } from "../domain/change_log.ts";
+import { EV_TRADE, EventBuffer } from "../domain/event_buffer.ts";
 import { type Candle, candleKey, candleRow } from "../domain/kline.ts";
 import { Actor } from "./actor.ts";
 import type { TimerHandle } from "./clock.ts";
@@ -74,20 +75,22 @@ export class KlineStage implements SupervisedChild {
     let lastMs = 0;
     for (let m = core.toKline.peek(); m !== undefined; m = core.toKline.peek()) {
       core.fault("kline:before");
-      for (const e of m.events) {
-        if (e.type !== "trade") continue;
+      const { buf, from, to } = m.match;
+      const f = buf.f;
+      for (let at = from; at < to; at += EventBuffer.recordLength(f[at])) {
+        if (f[at] !== EV_TRADE) continue;
         const r = core.kline.apply({
-          tradeId: e.tradeId,
-          symbolId: e.symbolId,
-          priceTicks: e.priceTicks,
-          qtyUnits: e.qtyUnits,
-          quoteUnits: e.quoteUnits,
-          takerSide: e.takerSide,
+          tradeId: f[at + 1],
+          symbolId: f[at + 2],
+          priceTicks: f[at + 3],
+          qtyUnits: f[at + 4],
+          quoteUnits: f[at + 5],
+          takerSide: f[at + 6] === 1 ? "SELL" : "BUY",
           tsMs: m.tsMs,
         }, false);
         if (r.duplicate) continue;
         for (const c of r.closed) this.changed(c, m.tsMs);
-        touched.add(e.symbolId);
+        touched.add(f[at + 2]);
         lastMs = m.tsMs;
       }
       core.toKline.shift();

@@ -8,7 +8,12 @@
 import { EventBuffer } from "../domain/event_buffer.ts";
 import { SettlementRecorder } from "../domain/settlement_log.ts";
 import { Actor } from "./actor.ts";
-import { type MatchedCommand, MAX_IN_FLIGHT_COMMANDS, type PipelineCore } from "./pipeline_core.ts";
+import {
+  DoneResult,
+  type MatchedCommand,
+  MAX_IN_FLIGHT_COMMANDS,
+  type PipelineCore,
+} from "./pipeline_core.ts";
 import type { ChildContext, SupervisedChild } from "./supervisor.ts";
 
 /** Commands matched per turn of the actor before it yields to others. */
@@ -18,8 +23,6 @@ type Tick = { tick: true };
 
 export class MatchStage implements SupervisedChild {
   private readonly actor: Actor<Tick>;
-  private readonly buf = new EventBuffer();
-  private readonly recorder = new SettlementRecorder();
   private ticking = false;
 
   constructor(private readonly core: PipelineCore, ctx: ChildContext) {
@@ -51,31 +54,36 @@ export class MatchStage implements SupervisedChild {
     this.ticking = false;
     const core = this.core;
     const matcher = core.matcher;
-    matcher.out = this.buf;
+    // Fresh buffers per turn: the commands matched now keep ranges of them.
+    const buf = new EventBuffer(1 << 14);
+    const recorder = new SettlementRecorder();
+    matcher.out = buf;
     let n = 0;
     while (n < MATCH_BATCH && core.journal.length < MAX_IN_FLIGHT_COMMANDS) {
       const a = core.toMatch.peek();
       if (a === undefined) break;
       core.fault("match:before");
-      this.buf.reset();
-      this.recorder.reset();
+      const from = buf.length;
+      const settleFrom = recorder.length;
       matcher.seq = a.seq;
-      if (a.place !== undefined) matcher.place(a.place, this.recorder);
-      else if (a.cancel !== undefined) matcher.cancel(a.cancel, this.recorder);
-      else if (a.amend !== undefined) matcher.amend(a.amend, this.recorder);
+      if (a.place !== undefined) matcher.place(a.place, recorder);
+      else if (a.cancel !== undefined) matcher.cancel(a.cancel, recorder);
+      else if (a.amend !== undefined) matcher.amend(a.amend, recorder);
       core.toMatch.shift();
-      const events = this.buf.count === 0 ? a.events : a.events.concat(this.buf.decode());
+      const match = { buf, from, to: buf.length };
       const matched: MatchedCommand = {
         seq: a.seq,
         tsMs: a.tsMs,
-        events,
-        settle: this.recorder.take(),
+        acq: a.acq,
+        match,
+        settle: recorder.view(settleFrom, recorder.length),
       };
       core.matchedSeq = a.seq;
       core.journal.push(matched);
       core.toKline.push(matched);
-      for (const e of events) core.publish(a.tsMs, e);
-      a.reply?.({ status: "done", events });
+      core.publish(a.tsMs, a.acq);
+      core.publish(a.tsMs, match);
+      a.reply?.(new DoneResult([a.acq, match]));
       n++;
     }
     if (n > 0) {

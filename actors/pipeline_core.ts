@@ -14,11 +14,13 @@
 import type { ChangeLogEntry } from "../domain/change_log.ts";
 import type { Command } from "../domain/commands.ts";
 import type { EngineEvent } from "../domain/events.ts";
+import { EventBuffer } from "../domain/event_buffer.ts";
 import type { KlineAggregator } from "../domain/kline.ts";
 import type { MatchAmend, MatchCancel, MatchPlace } from "../domain/match_input.ts";
 import type { Matcher } from "../domain/matcher.ts";
 import type { Risk } from "../domain/risk.ts";
 import type { CandleRow, StoragePort } from "../persistence/storage_port.ts";
+import type { EventRange } from "../persistence/store_rows.ts";
 import type { WalWriter } from "../persistence/wal_writer.ts";
 import type { Logger } from "./actor.ts";
 import type { Clock } from "./clock.ts";
@@ -28,7 +30,7 @@ import type { PushHub } from "./push_hub.ts";
 /** What a client gets back for a command. */
 export type SubmitResult =
   /** Processed: the command's events (a business rejection is a `rejected` event). */
-  | { status: "done"; events: EngineEvent[] }
+  | { readonly status: "done"; readonly events: EngineEvent[] }
   /** Not taken: the exchange is at capacity; nothing changed, retry later. */
   | { status: "overload"; message: string }
   /** Not taken, or taken with an unknown outcome: the exchange stopped taking commands. */
@@ -41,6 +43,33 @@ export interface ClientRequest {
   reply: (result: SubmitResult) => void;
 }
 
+// Stages pass EventRanges (records [from, to) of a buffer shared by the commands a stage
+// handled together) instead of event objects: decoding happens only where objects are
+// needed (a client reading its answer, a subscriber).
+export type { EventRange };
+
+/** Decodes the events of `ranges`, in order. */
+export function decodeRanges(ranges: readonly (EventRange | undefined)[]): EngineEvent[] {
+  const out: EngineEvent[] = [];
+  for (const r of ranges) {
+    if (r !== undefined && r.to > r.from) r.buf.decodeRange(r.from, r.to, out);
+  }
+  return out;
+}
+
+/** A processed command's answer; its events are decoded when first read. */
+export class DoneResult {
+  readonly status = "done" as const;
+  #events: EngineEvent[] | undefined;
+  constructor(private readonly ranges: readonly (EventRange | undefined)[]) {}
+  get events(): EngineEvent[] {
+    return this.#events ??= decodeRanges(this.ranges);
+  }
+  toJSON() {
+    return { status: this.status, events: this.events };
+  }
+}
+
 /** A command the shard accepted: logged, waiting for durability, then for matching. */
 export interface AcceptedCommand {
   seq: number;
@@ -51,7 +80,7 @@ export interface AcceptedCommand {
   cancel?: MatchCancel;
   amend?: MatchAmend;
   /** Events of acquisition (accepted, balance changes). */
-  events: EngineEvent[];
+  acq: EventRange;
   reply: ((result: SubmitResult) => void) | null;
 }
 
@@ -59,12 +88,13 @@ export interface AcceptedCommand {
 export interface MatchedCommand {
   seq: number;
   tsMs: number;
-  /** Events of acquisition and matching, in order. */
-  events: EngineEvent[];
+  /** Events of acquisition, then of matching. */
+  acq: EventRange;
+  match: EventRange;
   /** The matcher's settlement calls (settlement_log.ts). */
   settle: Float64Array;
   /** Balance events of settling it, once settled (kept for the rows of a restarted stage). */
-  settled?: EngineEvent[];
+  settled?: EventRange;
 }
 
 /** Named points where a test may make a stage throw (chaos tests). */
@@ -227,14 +257,16 @@ export class PipelineCore {
     this.fatal(reason);
   }
 
-  /** Queues a change for the push stage. */
-  publish(tsMs: number, event: EngineEvent): void {
-    // Entries nobody receives are not built (their seq still advances).
+  /** Queues the changes of `range` for the push stage (built only if anyone subscribed). */
+  publish(tsMs: number, range: EventRange): void {
+    if (range.to === range.from) return;
     if (this.hub.size === 0) {
-      this.pushSeq++;
+      this.pushSeq += countRecords(range);
       return;
     }
-    this.toPush.push(changeEntry(++this.pushSeq, tsMs, event));
+    for (const e of range.buf.decodeRange(range.from, range.to)) {
+      this.toPush.push(changeEntry(++this.pushSeq, tsMs, e));
+    }
   }
 
   /** Queues a candle change for the push stage (its `seq` is assigned here). */
@@ -242,6 +274,13 @@ export class PipelineCore {
     entry.seq = ++this.pushSeq;
     if (this.hub.size > 0) this.toPush.push(entry);
   }
+}
+
+function countRecords(r: EventRange): number {
+  let n = 0;
+  const f = r.buf.f;
+  for (let at = r.from; at < r.to; at += EventBuffer.recordLength(f[at])) n++;
+  return n;
 }
 
 function changeEntry(seq: number, ts: number, e: EngineEvent): ChangeLogEntry {

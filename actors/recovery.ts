@@ -7,7 +7,7 @@
  */
 
 import { restoreEngineState } from "../domain/engine_state.ts";
-import { EventBuffer } from "../domain/event_buffer.ts";
+import { EV_TRADE, EventBuffer } from "../domain/event_buffer.ts";
 import { KlineAggregator } from "../domain/kline.ts";
 import type { Matcher } from "../domain/matcher.ts";
 import type { Risk } from "../domain/risk.ts";
@@ -111,24 +111,27 @@ export async function recover(opts: {
       lastSeq = seq;
       lastClientRef = r.clientRef;
       replayed++;
-      if (buf.count === 0) return;
-      const events = buf.decode();
-      for (const e of events) {
-        if (e.type !== "trade") continue;
+      if (buf.length === 0) return;
+      const f = buf.f;
+      let lastTradeId = 0;
+      for (let at = 0; at < buf.length; at += EventBuffer.recordLength(f[at])) {
+        if (f[at] !== EV_TRADE) continue;
+        lastTradeId = f[at + 1];
         kline.apply({
-          tradeId: e.tradeId,
-          symbolId: e.symbolId,
-          priceTicks: e.priceTicks,
-          qtyUnits: e.qtyUnits,
-          quoteUnits: e.quoteUnits,
-          takerSide: e.takerSide,
+          tradeId: lastTradeId,
+          symbolId: f[at + 2],
+          priceTicks: f[at + 3],
+          qtyUnits: f[at + 4],
+          quoteUnits: f[at + 5],
+          takerSide: f[at + 6] === 1 ? "SELL" : "BUY",
           tsMs: r.tsMs,
-        });
+        }, false);
       }
       if (writing) {
-        rows.add(seq, r.tsMs, events);
+        // The rows builder reads the records now; the buffer is reused for the next.
+        rows.add(seq, r.tsMs, { buf, from: 0, to: buf.length });
         if (rows.commands >= RECOVERY_BATCH_COMMANDS) flush();
-      } else if (events.some((e) => e.type === "trade" && e.tradeId >= opts.storedTradeId)) {
+      } else if (lastTradeId >= opts.storedTradeId) {
         writing = true; // this command's rows are stored; the next ones are not
       }
     },

@@ -14,7 +14,7 @@
  */
 
 import { fail } from "../domain/assert.ts";
-import { EventBuffer } from "../domain/event_buffer.ts";
+import { EV_TRADE, EventBuffer } from "../domain/event_buffer.ts";
 import { replaySettlement } from "../domain/settlement_log.ts";
 import {
   encodeSettlementCheckpoint,
@@ -99,7 +99,6 @@ type Tick = { tick: true };
 
 export class SettlementStage implements SupervisedChild {
   private readonly actor: Actor<Tick>;
-  private readonly buf = new EventBuffer();
   /** Index in the journal of the next command to settle (ledger). */
   private applyCursor = 0;
   /** Index in the journal of the next command to turn into rows. */
@@ -150,15 +149,17 @@ export class SettlementStage implements SupervisedChild {
     const risk = core.risk;
     const journal = core.journal;
     // Ledger first, for every command matched: balances must not wait for the store.
+    // The balance events of this turn share one fresh buffer; commands keep ranges of it.
+    const buf = new EventBuffer(1 << 12);
+    risk.out = buf;
     for (let m = journal.at(this.applyCursor); m !== undefined; m = journal.at(this.applyCursor)) {
       if (m.seq > risk.lastSettledSeq) {
         core.fault("settlement:before-apply");
-        this.buf.reset();
-        risk.out = this.buf;
+        const from = buf.length;
         replaySettlement(m.settle, risk);
         risk.lastSettledSeq = m.seq;
-        m.settled = this.buf.decode();
-        for (const e of m.settled) core.publish(m.tsMs, e);
+        m.settled = { buf, from, to: buf.length };
+        core.publish(m.tsMs, m.settled);
         core.fault("settlement:after-apply");
       }
       this.applyCursor++;
@@ -169,15 +170,16 @@ export class SettlementStage implements SupervisedChild {
         if (this.writing) break; // the write in flight pokes this stage when done
         this.flush();
       }
-      for (const e of m.events) {
-        if (e.type !== "trade") continue;
-        if (e.tradeId !== this.lastTradeId + 1) {
-          fail(`Trade ID gap: expected ${this.lastTradeId + 1}, got ${e.tradeId}`);
+      const { buf: mb, from, to } = m.match;
+      for (let at = from; at < to; at += EventBuffer.recordLength(mb.f[at])) {
+        if (mb.f[at] !== EV_TRADE) continue;
+        const tradeId = mb.f[at + 1];
+        if (tradeId !== this.lastTradeId + 1) {
+          fail(`Trade ID gap: expected ${this.lastTradeId + 1}, got ${tradeId}`);
         }
-        this.lastTradeId = e.tradeId;
+        this.lastTradeId = tradeId;
       }
-      const settled = m.settled ?? [];
-      this.rows.add(m.seq, m.tsMs, settled.length === 0 ? m.events : m.events.concat(settled));
+      this.rows.add(m.seq, m.tsMs, m.acq, m.match, m.settled);
       this.rowCursor++;
     }
     this.flush();

@@ -272,11 +272,18 @@ export class EventBuffer {
 
   /** The events as objects, in order. */
   decode(): EngineEvent[] {
-    const out: EngineEvent[] = [];
+    return this.decodeRange(0, this.length);
+  }
+
+  /**
+   * The events of records [from, to) (offsets in doubles, as `length` was before and
+   * after writing them), appended to `out`.
+   */
+  decodeRange(from: number, to: number, out: EngineEvent[] = []): EngineEvent[] {
     const f = this.f;
     const strs = this.strings;
     const s = (i: number) => (i < 0 ? null : strs[i]);
-    for (let at = 0; at < this.length; at += EventBuffer.recordLength(f[at])) {
+    for (let at = from; at < to; at += EventBuffer.recordLength(f[at])) {
       switch (f[at]) {
         case EV_ACCEPTED:
           out.push({

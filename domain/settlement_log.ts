@@ -31,6 +31,14 @@ export class SettlementRecorder implements SettlementSink {
     return this.f.slice(0, this.length);
   }
 
+  /**
+   * Records [from, to) without copying. Valid for good if the recorder is not reset:
+   * growing moves later records to a new array and leaves this one as it is.
+   */
+  view(from: number, to: number): Float64Array {
+    return this.f.subarray(from, to);
+  }
+
   private reserve(n: number): number {
     const at = this.length;
     if (at + n > this.f.length) {

@@ -7,19 +7,38 @@
  * written.
  */
 
-import type { EngineEvent } from "../domain/events.ts";
+import {
+  EV_ACCEPTED,
+  EV_BALANCE,
+  EV_ORDER,
+  EV_TRADE,
+  EventBuffer,
+  STATUS_CODES,
+} from "../domain/event_buffer.ts";
+import { MAX_ASSET_ID } from "../domain/limits.ts";
+import type { TimeInForce } from "../domain/types.ts";
 import type { Ledger } from "../domain/ledger.ts";
 import type { BalanceRow, OrderRow, WriteBatch } from "./storage_port.ts";
 
+/** The events of one command: records [from, to) of an event buffer. */
+export interface EventRange {
+  buf: EventBuffer;
+  from: number;
+  to: number;
+}
+
 /** Order updates one command may produce (a taker filling this many makers). */
 const UPDATES_PER_COMMAND = 2 ** 20;
+/** Keys of touched balances: asset ids are below MAX_ASSET_ID + 1. */
+const BALANCE_KEY_ASSETS = MAX_ASSET_ID + 1;
+const TIFS: readonly TimeInForce[] = ["GTC", "IOC", "FOK"];
 
 export class RowBatch {
   readonly batch: WriteBatch = { orders: [], trades: [], balances: [], candles: [] };
   /** Latest row of each order in the batch. */
   private readonly orders = new Map<number, OrderRow>();
-  /** Balances touched in the batch, by "user:asset". */
-  private readonly touched = new Map<string, [number, number]>();
+  /** Balances touched in the batch, by user × BALANCE_KEY_ASSETS + asset. */
+  private readonly touched = new Map<number, [number, number]>();
   /** Last command added. */
   lastSeq = 0;
   /** Highest trade id added (0 if none). */
@@ -31,66 +50,81 @@ export class RowBatch {
     return this.orders.size + this.batch.trades.length + this.touched.size;
   }
 
-  /** Adds the rows of command `seq` accepted at `tsMs` with these events. */
-  add(seq: number, tsMs: number, events: readonly EngineEvent[]): void {
+  /**
+   * Adds the rows of command `seq` accepted at `tsMs`, from its events (binary records,
+   * read without decoding them into objects), in order: acquisition, matching, settlement.
+   */
+  add(seq: number, tsMs: number, ...ranges: (EventRange | undefined)[]): void {
     let updates = 0;
     // A market buy by quote amount only ever updates within its own command, right
     // after its acceptance, which carries the budget.
     let budgetOrderId = -1;
     let budgetUnits = 0;
-    for (const e of events) {
-      switch (e.type) {
-        case "accepted":
-          budgetOrderId = e.orderId;
-          budgetUnits = e.quoteUnits;
-          break;
-        case "order": {
-          if (updates === UPDATES_PER_COMMAND) {
-            throw new RangeError(
-              `Command ${seq} produced more than ${UPDATES_PER_COMMAND} order updates`,
-            );
+    for (const r of ranges) {
+      if (r === undefined) continue;
+      const f = r.buf.f;
+      const strings = r.buf.strings;
+      for (let at = r.from; at < r.to; at += EventBuffer.recordLength(f[at])) {
+        switch (f[at]) {
+          case EV_ACCEPTED:
+            budgetOrderId = f[at + 1];
+            budgetUnits = f[at + 10];
+            break;
+          case EV_ORDER: {
+            if (updates === UPDATES_PER_COMMAND) {
+              throw new RangeError(
+                `Command ${seq} produced more than ${UPDATES_PER_COMMAND} order updates`,
+              );
+            }
+            const orderId = f[at + 1];
+            const cid = f[at + 11];
+            this.orders.set(orderId, {
+              orderId,
+              version: seq * UPDATES_PER_COMMAND + updates++,
+              userId: f[at + 2],
+              symbolId: f[at + 3],
+              side: f[at + 4] === 1 ? "SELL" : "BUY",
+              orderType: f[at + 13] === 1 ? "MARKET" : "LIMIT",
+              timeInForce: TIFS[f[at + 14]],
+              priceTicks: f[at + 6],
+              qtyUnits: f[at + 7],
+              quoteUnits: orderId === budgetOrderId ? budgetUnits : 0,
+              filledUnits: f[at + 8],
+              quoteFilledUnits: f[at + 10],
+              status: STATUS_CODES[f[at + 5]],
+              cid: cid < 0 ? null : strings[cid],
+              createdMs: f[at + 15],
+              updatedMs: tsMs,
+            });
+            break;
           }
-          this.orders.set(e.orderId, {
-            orderId: e.orderId,
-            version: seq * UPDATES_PER_COMMAND + updates++,
-            userId: e.userId,
-            symbolId: e.symbolId,
-            side: e.side,
-            orderType: e.orderType,
-            timeInForce: e.timeInForce,
-            priceTicks: e.priceTicks,
-            qtyUnits: e.qtyUnits,
-            quoteUnits: e.orderId === budgetOrderId ? budgetUnits : 0,
-            filledUnits: e.filledUnits,
-            quoteFilledUnits: e.quoteFilledUnits,
-            status: e.status,
-            cid: e.cid,
-            createdMs: e.createdMs,
-            updatedMs: tsMs,
-          });
-          break;
+          case EV_TRADE: {
+            const tradeId = f[at + 1];
+            this.batch.trades.push({
+              tradeId,
+              symbolId: f[at + 2],
+              priceTicks: f[at + 3],
+              qtyUnits: f[at + 4],
+              quoteUnits: f[at + 5],
+              takerSide: f[at + 6] === 1 ? "SELL" : "BUY",
+              makerOrderId: f[at + 7],
+              takerOrderId: f[at + 8],
+              makerUserId: f[at + 9],
+              takerUserId: f[at + 10],
+              buyerFeeUnits: f[at + 11],
+              sellerFeeUnits: f[at + 12],
+              tsMs,
+            });
+            if (tradeId > this.maxTradeId) this.maxTradeId = tradeId;
+            break;
+          }
+          case EV_BALANCE: {
+            const userId = f[at + 1];
+            const assetId = f[at + 2];
+            this.touched.set(userId * BALANCE_KEY_ASSETS + assetId, [userId, assetId]);
+            break;
+          }
         }
-        case "trade":
-          this.batch.trades.push({
-            tradeId: e.tradeId,
-            symbolId: e.symbolId,
-            priceTicks: e.priceTicks,
-            qtyUnits: e.qtyUnits,
-            quoteUnits: e.quoteUnits,
-            takerSide: e.takerSide,
-            makerOrderId: e.makerOrderId,
-            takerOrderId: e.takerOrderId,
-            makerUserId: e.makerUserId,
-            takerUserId: e.takerUserId,
-            buyerFeeUnits: e.buyerFeeUnits,
-            sellerFeeUnits: e.sellerFeeUnits,
-            tsMs,
-          });
-          if (e.tradeId > this.maxTradeId) this.maxTradeId = e.tradeId;
-          break;
-        case "balance":
-          this.touched.set(`${e.userId}:${e.assetId}`, [e.userId, e.assetId]);
-          break;
       }
     }
     this.lastSeq = seq;
