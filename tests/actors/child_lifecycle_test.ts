@@ -1,4 +1,4 @@
-/** actors/child_lifecycle.ts: the xstate machine on its own, with stub effects and fake time. */
+/** actors/child_lifecycle.ts: the xstate machine on its own, with test effects and fake time. */
 
 import assert from "node:assert/strict";
 import { createClock } from "@sinonjs/fake-timers";
