@@ -99,7 +99,8 @@ export class AcquiringStage implements SupervisedChild {
         const m = risk.acquirePlace(cmd, tsMs);
         if (m !== null) {
           place = { ...m };
-          record = { type: "place", tsMs, clientRef: r.clientRef, d: { ...risk.placeDecision } };
+          // Encoded before the next command reuses the decision object.
+          record = { type: "place", tsMs, clientRef: r.clientRef, d: risk.placeDecision };
         }
         break;
       }

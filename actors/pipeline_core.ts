@@ -14,7 +14,6 @@
 import type { ChangeLogEntry } from "../domain/change_log.ts";
 import type { Command } from "../domain/commands.ts";
 import type { EngineEvent } from "../domain/events.ts";
-import { EventBuffer } from "../domain/event_buffer.ts";
 import type { KlineAggregator } from "../domain/kline.ts";
 import type { MatchAmend, MatchCancel, MatchPlace } from "../domain/match_input.ts";
 import type { Matcher } from "../domain/matcher.ts";
@@ -259,11 +258,7 @@ export class PipelineCore {
 
   /** Queues the changes of `range` for the push stage (built only if anyone subscribed). */
   publish(tsMs: number, range: EventRange): void {
-    if (range.to === range.from) return;
-    if (this.hub.size === 0) {
-      this.pushSeq += countRecords(range);
-      return;
-    }
+    if (range.to === range.from || this.hub.size === 0) return;
     for (const e of range.buf.decodeRange(range.from, range.to)) {
       this.toPush.push(changeEntry(++this.pushSeq, tsMs, e));
     }
@@ -274,13 +269,6 @@ export class PipelineCore {
     entry.seq = ++this.pushSeq;
     if (this.hub.size > 0) this.toPush.push(entry);
   }
-}
-
-function countRecords(r: EventRange): number {
-  let n = 0;
-  const f = r.buf.f;
-  for (let at = r.from; at < r.to; at += EventBuffer.recordLength(f[at])) n++;
-  return n;
 }
 
 function changeEntry(seq: number, ts: number, e: EngineEvent): ChangeLogEntry {

@@ -40,9 +40,25 @@ const decoder = new TextDecoder();
 /** Most bytes a client order id may take in a record. */
 const MAX_CID_BYTES = 256;
 
-/** Encodes a durable command. Throws on a client order id longer than MAX_CID_BYTES. */
+/** Doubles of the largest record (a place) plus room for its cid. */
+const SCRATCH_BYTES = 2 + 12 * 8 + 2 + MAX_CID_BYTES;
+const scratch = new Uint8Array(SCRATCH_BYTES);
+const scratchView = new DataView(scratch.buffer);
+
+/**
+ * Encodes a durable command into a scratch buffer shared by every call and returns a
+ * view of it: valid until the next call (the WAL copies it on append). Throws on a client
+ * order id longer than MAX_CID_BYTES.
+ */
 export function encodeCommand(cmd: DurableCommand): Uint8Array {
-  const nums: number[] = [cmd.tsMs, cmd.clientRef];
+  const v = scratchView;
+  let at = 2;
+  const put = (n: number) => {
+    v.setFloat64(at, n, true);
+    at += 8;
+  };
+  put(cmd.tsMs);
+  put(cmd.clientRef);
   let type: number;
   let flags = 0;
   let cid: string | null | undefined = null;
@@ -54,65 +70,53 @@ export function encodeCommand(cmd: DurableCommand): Uint8Array {
       if (d.postOnly) flags |= F_POST_ONLY;
       if (d.side === "SELL") flags |= F_SELL;
       if (d.orderType === "MARKET") flags |= F_MARKET;
-      nums.push(
-        d.orderId,
-        d.userId,
-        d.symbolId,
-        TIFS.indexOf(d.timeInForce),
-        STP_MODES.indexOf(d.stp),
-        d.priceTicks,
-        d.qtyUnits,
-        d.quoteUnits,
-        d.budgetUnits,
-        d.holdUnits,
-      );
+      put(d.orderId);
+      put(d.userId);
+      put(d.symbolId);
+      put(d.timeInForce === "GTC" ? 0 : d.timeInForce === "IOC" ? 1 : 2);
+      put(STP_MODES.indexOf(d.stp));
+      put(d.priceTicks);
+      put(d.qtyUnits);
+      put(d.quoteUnits);
+      put(d.budgetUnits);
+      put(d.holdUnits);
       break;
     }
     case "cancel":
       type = T_CANCEL;
       cid = cmd.c.cid;
-      nums.push(cmd.c.userId, cmd.c.orderId ?? -1, cmd.c.symbolId ?? -1);
+      put(cmd.c.userId);
+      put(cmd.c.orderId ?? -1);
+      put(cmd.c.symbolId ?? -1);
       break;
     case "amend":
       type = T_AMEND;
-      nums.push(
-        cmd.d.userId,
-        cmd.d.orderId,
-        cmd.d.qtyUnits,
-        cmd.d.priceTicks,
-        cmd.d.extraHoldUnits,
-      );
+      put(cmd.d.userId);
+      put(cmd.d.orderId);
+      put(cmd.d.qtyUnits);
+      put(cmd.d.priceTicks);
+      put(cmd.d.extraHoldUnits);
       break;
     case "deposit":
     case "withdraw":
       type = cmd.type === "deposit" ? T_DEPOSIT : T_WITHDRAW;
-      nums.push(cmd.c.userId, cmd.c.assetId, cmd.c.amountUnits);
+      put(cmd.c.userId);
+      put(cmd.c.assetId);
+      put(cmd.c.amountUnits);
       break;
   }
-  const cidBytes = cid !== null && cid !== undefined ? encoder.encode(cid) : null;
-  if (cidBytes !== null) {
-    if (cidBytes.length > MAX_CID_BYTES) {
-      throw new RangeError(
-        `Cannot log command: cid of ${cidBytes.length} bytes exceeds ${MAX_CID_BYTES}`,
-      );
+  if (cid !== null && cid !== undefined) {
+    const r = encoder.encodeInto(cid, scratch.subarray(at + 2, at + 2 + MAX_CID_BYTES));
+    if (r.read < cid.length) {
+      throw new RangeError(`Cannot log command: cid "${cid}" exceeds ${MAX_CID_BYTES} bytes`);
     }
+    v.setUint16(at, r.written, true);
+    at += 2 + r.written;
     flags |= F_CID;
   }
-  const size = 2 + nums.length * 8 + (cidBytes ? 2 + cidBytes.length : 0);
-  const out = new Uint8Array(size);
-  const view = new DataView(out.buffer);
-  out[0] = type;
-  out[1] = flags;
-  let at = 2;
-  for (const n of nums) {
-    view.setFloat64(at, n, true);
-    at += 8;
-  }
-  if (cidBytes) {
-    view.setUint16(at, cidBytes.length, true);
-    out.set(cidBytes, at + 2);
-  }
-  return out;
+  scratch[0] = type;
+  scratch[1] = flags;
+  return scratch.subarray(0, at);
 }
 
 /** Decodes a payload written by {@link encodeCommand}; throws on a malformed one. */
