@@ -72,6 +72,10 @@ export async function buildRecoveryDir(
     if (unstoredCommands === 0) {
       await exchange.whenIdle();
     } else {
+      // The store first catches up, so exactly the last `unstoredCommands` are missing
+      // from it (and the backlog stays under the exchange's in-flight bound, which would
+      // otherwise answer "overload" for ever once the frozen store stops settling).
+      await exchange.whenIdle();
       store.freeze();
       await runWindowed(exchange, cmds.slice(stored), window, funding.length + stored + 1);
     }
