@@ -34,7 +34,7 @@ import {
 } from "../persistence/settlement_checkpoint.ts";
 import { SnapshotStore } from "../persistence/snapshot_store.ts";
 import type { CandleRow, OrderRow, StoragePort } from "../persistence/storage_port.ts";
-import { candleRow } from "../domain/kline.ts";
+import { candleKey, candleRow } from "../domain/kline.ts";
 import type { KlineInterval } from "../domain/kline_intervals.ts";
 import { WalWriter } from "../persistence/wal_writer.ts";
 import type { FsPort } from "../persistence/fs_port.ts";
@@ -113,6 +113,21 @@ export interface OpenOrder {
   createdMs: number;
 }
 
+/** What `Exchange.open` recovered. */
+export interface RecoveryInfo {
+  /** Command of the engine snapshot loaded (0: none). */
+  snapshotSeq: number;
+  /** Commands replayed from the WAL after it. */
+  replayed: number;
+  lastSeq: number;
+  /** Snapshot load and WAL replay: the time until the exchange takes commands again. */
+  elapsedMs: number;
+  /** Rows the store lacked, handed to it during replay. */
+  catchUpRows: number;
+  /** Time from the end of replay until the store had them; null while it has not yet. */
+  storeCatchUpMs: number | null;
+}
+
 export class Exchange {
   readonly markets: readonly (Market | undefined)[];
   readonly assets: readonly (AssetSpec | undefined)[];
@@ -131,7 +146,7 @@ export class Exchange {
   /** The caller's reference of the last command recovered from the WAL. */
   readonly recoveredClientRef: number;
   /** What the start recovered: the snapshot's command, commands replayed, time taken. */
-  readonly recovery: { snapshotSeq: number; replayed: number; lastSeq: number; elapsedMs: number };
+  readonly recovery: RecoveryInfo;
 
   private constructor(
     core: PipelineCore,
@@ -142,7 +157,7 @@ export class Exchange {
       settlementWal: WalWriter;
       lastSnapshotSeq: number;
       recoveredClientRef: number;
-      recovery: { snapshotSeq: number; replayed: number; lastSeq: number; elapsedMs: number };
+      recovery: RecoveryInfo;
       markets: readonly (Market | undefined)[];
       assets: readonly (AssetSpec | undefined)[];
     },
@@ -234,7 +249,12 @@ export class Exchange {
     logger.info(
       `Recovered ${r.snapshotSeq > 0 ? `snapshot at command ${r.snapshotSeq}` : "no snapshot"} + ` +
         `${r.replayed} commands from the WAL (last command ${r.lastSeq}, last trade ${r.storedTradeId}) ` +
-        `in ${r.elapsedMs.toFixed(0)} ms`,
+        `in ${r.elapsedMs.toFixed(0)} ms` +
+        (r.storeCatchUp === null
+          ? ""
+          : `; the store catches up on ${r.catchUpRows} rows (trades ${
+            storedTradeId + 1
+          }..${r.storedTradeId}) in the background`),
     );
     const wal = await WalWriter.open({ dir: dirs.wal, nextSeq: r.nextSeq, fs: config.walFs });
     const settlementWal = await WalWriter.open({
@@ -242,10 +262,12 @@ export class Exchange {
       nextSeq: settlement.walNextSeq,
       segmentBytes: SETTLEMENT_WAL_SEGMENT_BYTES,
     });
+    // Checkpoints start from what the store held; they move past it once the store has
+    // the rows recovery handed it.
     const checkpoints = new SettlementCheckpoints(
       settlementWal,
       settlementSnapshots,
-      r.storedTradeId,
+      storedTradeId,
       logger,
     );
     let exchange: Exchange | null = null;
@@ -265,6 +287,13 @@ export class Exchange {
       fault: config.fault,
     });
     core.lastClientRef = r.lastClientRef;
+    // The candles in progress are written by the KLine stage (upserts: it writes them first).
+    for (const book of matcher.books) {
+      if (book === undefined) continue;
+      for (const c of r.kline.currentAll(book.symbolId)) {
+        core.klineUnwritten.set(candleKey(c), candleRow(c));
+      }
+    }
     wal.listen({
       durable: (seq) => core.onDurable(seq),
       failed: (e) => core.onWalFailed(e),
@@ -281,10 +310,13 @@ export class Exchange {
         replayed: r.replayed,
         lastSeq: r.lastSeq,
         elapsedMs: r.elapsedMs,
+        catchUpRows: r.catchUpRows,
+        storeCatchUpMs: r.storeCatchUp === null ? 0 : null,
       },
       markets: marketsById,
       assets: assetsById,
     });
+    exchange.awaitStoreCatchUp(r.storeCatchUp, r.storedTradeId, r.catchUpRows);
     await exchange.supervisor.start();
     for (const name of ["acquiring", "match", "settlement", "kline", "push"]) {
       logger.info(`Stage ${name} started`);
@@ -459,6 +491,8 @@ export class Exchange {
       settledSeq: c.risk.lastSettledSeq,
       persistedSeq: c.persistedSeq,
       persistedTradeId: c.persistedTradeId,
+      /** The store is still writing the rows recovery handed it (see `recovery`). */
+      storeCatchingUp: c.storeCatchUp !== null,
       inFlight: c.inFlight,
       walBatches: c.wal.batches,
       acquiring: this.acquiring?.stats,
@@ -558,6 +592,46 @@ export class Exchange {
     await core.wal.close();
     await this.settlementWal.close();
     await core.store.close();
+  }
+
+  /**
+   * Settlement writes and checkpoints nothing until the store has the rows recovery handed
+   * it (`catchUp`); then every trade up to `tradeId` is stored. A store that fails then is
+   * broken: the tree stops, and the next start hands it the same rows again.
+   */
+  private awaitStoreCatchUp(
+    catchUp: Promise<void> | null,
+    tradeId: number,
+    rows: number,
+  ): void {
+    const core = this.core;
+    if (catchUp === null) {
+      this.checkpoints.persisted(tradeId, core.clock.now());
+      return;
+    }
+    const t0 = performance.now();
+    core.storeCatchUp = catchUp;
+    catchUp.then(
+      () => {
+        core.storeCatchUp = null;
+        this.recovery.storeCatchUpMs = performance.now() - t0;
+        if (core.intakeStopped === "halted") return;
+        this.checkpoints.persisted(tradeId, core.clock.now());
+        core.logger.info(
+          `The store caught up on ${rows} rows (up to trade ${tradeId}) in ${
+            this.recovery.storeCatchUpMs.toFixed(0)
+          } ms`,
+        );
+        core.wake.settlement();
+        core.progressed();
+      },
+      (e) => {
+        if (core.intakeStopped === "halted") return;
+        this.fatal(
+          `the store failed while catching up on recovery: ${e instanceof Error ? e.message : e}`,
+        );
+      },
+    );
   }
 
   private stageCrashed(ctx: ChildContext, error: unknown): void {

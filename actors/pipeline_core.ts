@@ -166,6 +166,11 @@ export class PipelineCore {
    * here so that a KLine stage that restarts writes what its predecessor had not.
    */
   readonly klineUnwritten = new Map<string, CandleRow>();
+  /**
+   * While set, the store is still writing the rows recovery handed it: settlement writes
+   * and checkpoints nothing until it settles (see `Exchange.open`).
+   */
+  storeCatchUp: Promise<void> | null = null;
   /** While set, Acquiring waits for it before taking the next command (a snapshot). */
   paused: Promise<void> | null = null;
   private pushSeq = 0;
@@ -207,7 +212,7 @@ export class PipelineCore {
     return this.awaiting.length === 0 && this.toMatch.length === 0 && this.toKline.length === 0 &&
       this.matchedSeq === this.lastSeq && this.risk.lastSettledSeq >= this.lastSeq &&
       this.persistedSeq === this.lastSeq && this.toPush.length === 0 &&
-      this.klineUnwritten.size === 0;
+      this.klineUnwritten.size === 0 && this.storeCatchUp === null;
   }
 
   /** Resolves once the pipeline is idle (all stages caught up). */

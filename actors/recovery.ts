@@ -2,8 +2,10 @@
  * Start-up recovery: the latest complete engine snapshot, then every command in the WAL
  * after it, replayed through the same deterministic code with the decisions the WAL
  * recorded (none are taken again). Rows the store does not have yet (everything after
- * settlement's checkpoint) are written again under the same keys. Ends with one log line
- * saying what was recovered and how long it took.
+ * settlement's checkpoint) are written again under the same keys: handed to the store
+ * while replaying, and finished in the background (`storeCatchUp`), so the exchange takes
+ * commands again as soon as its state is restored, as when the store lags in normal
+ * running. Ends with one log line saying what was recovered and how long it took.
  */
 
 import { restoreEngineState } from "../domain/engine_state.ts";
@@ -15,7 +17,8 @@ import { decodeCommand } from "../persistence/command_codec.ts";
 import { loadEngineSnapshot } from "../persistence/engine_snapshot.ts";
 import type { SnapshotStore } from "../persistence/snapshot_store.ts";
 import type { StoragePort } from "../persistence/storage_port.ts";
-import { RowBatch } from "../persistence/store_rows.ts";
+import { PackedRowsBuilder, writePackedRows } from "../persistence/packed_rows.ts";
+import { SETTLEMENT_BATCH_ROWS } from "./settlement_stage.ts";
 import { readWal, type WalTornTail } from "../persistence/wal_reader.ts";
 import type { FsPort } from "../persistence/fs_port.ts";
 
@@ -33,8 +36,19 @@ export interface Recovered {
   /** Commands replayed from the WAL. */
   replayed: number;
   lastClientRef: number;
-  /** Highest trade id now in the store. */
+  /**
+   * Highest trade id in the store once `storeCatchUp` has settled (every trade replayed):
+   * settlement continues from it.
+   */
   storedTradeId: number;
+  /**
+   * The store writes of the rows it lacked, still in flight when replay ends; null if
+   * there were none. Settlement checkpoints nothing past the store's old point before it
+   * resolves. Never rejects unhandled: the caller must handle a rejection (a broken store).
+   */
+  storeCatchUp: Promise<void> | null;
+  /** Rows handed to the store for `storeCatchUp`. */
+  catchUpRows: number;
   tornTail: WalTornTail | null;
   elapsedMs: number;
 }
@@ -71,15 +85,21 @@ export async function recover(opts: {
   // Rows are needed only past the store's point: once its last trade has been replayed
   // (or at once, if the snapshot already covers it).
   let writing = matcher.nextTradeId - 1 >= opts.storedTradeId;
-  let rows = new RowBatch();
+  let rows = new PackedRowsBuilder();
   let storedTradeId = opts.storedTradeId;
   const writes: Promise<void>[] = [];
+  let catchUpRows = 0;
   const flush = () => {
     if (rows.commands === 0) return;
     const batch = rows.take(risk.ledger, opts.nowMs());
-    if (rows.maxTradeId > storedTradeId) storedTradeId = rows.maxTradeId;
-    rows = new RowBatch();
-    writes.push(store.write(batch));
+    if (batch.maxTradeId > storedTradeId) storedTradeId = batch.maxTradeId;
+    catchUpRows += batch.rows;
+    rows = new PackedRowsBuilder();
+    const w = writePackedRows(store, batch);
+    // Handled (as a whole) once replay ends; until then a failure must not count as an
+    // unhandled rejection.
+    w.catch(() => {});
+    writes.push(w);
   };
   let replayed = 0;
   let lastSeq = snapshotSeq;
@@ -130,20 +150,20 @@ export async function recover(opts: {
       if (writing) {
         // The rows builder reads the records now; the buffer is reused for the next.
         rows.add(seq, r.tsMs, { buf, from: 0, to: buf.length });
-        if (rows.commands >= RECOVERY_BATCH_COMMANDS) flush();
+        if (rows.commands >= RECOVERY_BATCH_COMMANDS || rows.size >= SETTLEMENT_BATCH_ROWS) {
+          flush();
+        }
       } else if (lastTradeId >= opts.storedTradeId) {
         writing = true; // this command's rows are stored; the next ones are not
       }
     },
   });
   flush();
-  await Promise.all(writes);
-  // Candles in progress (their rows are upserts): write the current ones.
-  const candles = [];
-  for (const book of matcher.books) {
-    if (book !== undefined) candles.push(...kline.currentAll(book.symbolId));
+  let storeCatchUp: Promise<void> | null = null;
+  if (writes.length > 0) {
+    storeCatchUp = Promise.all(writes).then(() => {});
+    storeCatchUp.catch(() => {}); // the caller handles it, after a few awaits of its own
   }
-  if (candles.length > 0) await store.write({ orders: [], trades: [], balances: [], candles });
   return {
     kline,
     lastSeq,
@@ -152,6 +172,8 @@ export async function recover(opts: {
     replayed,
     lastClientRef,
     storedTradeId: Math.max(storedTradeId, matcher.nextTradeId - 1),
+    storeCatchUp,
+    catchUpRows,
     tornTail: read.tornTail,
     elapsedMs: performance.now() - started,
   };

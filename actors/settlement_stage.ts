@@ -23,10 +23,11 @@ import {
   writeSettlementSnapshot,
 } from "../persistence/settlement_checkpoint.ts";
 import type { SnapshotStore } from "../persistence/snapshot_store.ts";
-import { RowBatch } from "../persistence/store_rows.ts";
+import { type PackedRows, PackedRowsBuilder, writePackedRows } from "../persistence/packed_rows.ts";
 import type { WalWriter } from "../persistence/wal_writer.ts";
 import { Actor, type Logger } from "./actor.ts";
 import type { PipelineCore } from "./pipeline_core.ts";
+import type { TimerHandle } from "./clock.ts";
 import type { ChildContext, SupervisedChild } from "./supervisor.ts";
 
 /**
@@ -35,6 +36,16 @@ import type { ChildContext, SupervisedChild } from "./supervisor.ts";
  * bigger (and cheaper per row) when the store is the bottleneck.
  */
 export const SETTLEMENT_BATCH_ROWS = 60_000;
+
+/**
+ * Least time between the starts of two store writes, unless a batch reaches
+ * {@link SETTLEMENT_BATCH_ROWS}. Rows of one batch that land on the same index page cost
+ * one page write: small, frequent batches multiply the store's disk writes, and those
+ * compete with the command WAL's fsyncs on the same disk (answer latency). The store is
+ * a side channel: nothing waits on it but history queries, `whenIdle()` and the bound
+ * on commands in flight.
+ */
+export const SETTLEMENT_WRITE_INTERVAL_MS = 100;
 
 /** The settlement WAL and snapshots, owned by the pipeline (they outlive stage instances). */
 export class SettlementCheckpoints {
@@ -103,8 +114,10 @@ export class SettlementStage implements SupervisedChild {
   private applyCursor = 0;
   /** Index in the journal of the next command to turn into rows. */
   private rowCursor = 0;
-  private rows = new RowBatch();
+  private rows = new PackedRowsBuilder();
   private writing = false;
+  /** Set while a write started less than SETTLEMENT_WRITE_INTERVAL_MS ago. */
+  private cooling: TimerHandle | null = null;
   private ticking = false;
   private dead = false;
   private lastTradeId: number;
@@ -136,6 +149,8 @@ export class SettlementStage implements SupervisedChild {
   async stop(): Promise<void> {
     await this.actor.stop();
     this.dead = true;
+    if (this.cooling !== null) this.core.clock.clearTimeout(this.cooling);
+    this.cooling = null;
   }
 
   private poke(): void {
@@ -167,7 +182,8 @@ export class SettlementStage implements SupervisedChild {
     // Then rows, in batches no larger than the store takes.
     for (let m = journal.at(this.rowCursor); m !== undefined; m = journal.at(this.rowCursor)) {
       if (this.rows.size >= SETTLEMENT_BATCH_ROWS) {
-        if (this.writing) break; // the write in flight pokes this stage when done
+        // The write in flight (or the store's catch-up) pokes this stage when done.
+        if (this.writing || core.storeCatchUp !== null) break;
         this.flush();
       }
       const { buf: mb, from, to } = m.match;
@@ -189,13 +205,21 @@ export class SettlementStage implements SupervisedChild {
 
   /** Starts a write of the gathered rows unless one is in flight. */
   private flush(): void {
-    if (this.writing || this.rows.commands === 0 || this.dead) return;
     const core = this.core;
-    const rows = this.rows;
-    this.rows = new RowBatch();
-    const batch = rows.take(core.risk.ledger, core.clock.now());
+    if (this.writing || this.rows.commands === 0 || this.dead || core.storeCatchUp !== null) {
+      return;
+    }
+    // A full batch goes at once; a smaller one waits out the interval (the timer flushes).
+    if (this.cooling !== null && this.rows.size < SETTLEMENT_BATCH_ROWS) return;
+    if (this.cooling !== null) core.clock.clearTimeout(this.cooling);
+    this.cooling = core.clock.setTimeout(() => {
+      this.cooling = null;
+      if (!this.dead) this.flush();
+    }, SETTLEMENT_WRITE_INTERVAL_MS);
+    const rows = this.rows.take(core.risk.ledger, core.clock.now());
+    this.rows = new PackedRowsBuilder();
     this.writing = true;
-    core.store.write(batch).then(
+    writePackedRows(core.store, rows).then(
       () => {
         if (this.dead) return;
         try {
@@ -217,7 +241,7 @@ export class SettlementStage implements SupervisedChild {
   }
 
   /** A batch is in the store: advance the persisted point, checkpoint, trim the journal. */
-  private stored(rows: RowBatch): void {
+  private stored(rows: PackedRows): void {
     const core = this.core;
     core.persistedSeq = rows.lastSeq;
     if (rows.maxTradeId > core.persistedTradeId) core.persistedTradeId = rows.maxTradeId;

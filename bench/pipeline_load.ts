@@ -9,6 +9,7 @@
 import { Exchange } from "../actors/exchange.ts";
 import type { SubmitResult } from "../actors/pipeline_core.ts";
 import type { Command } from "../domain/commands.ts";
+import { type PackedRows, writePackedRows } from "../persistence/packed_rows.ts";
 import { SqliteWorkerStore } from "../persistence/sqlite_worker_store.ts";
 import type {
   BalanceRow,
@@ -96,6 +97,24 @@ export class CountingStore implements StoragePort {
     c.rows += batch.orders.length + batch.trades.length + batch.balances.length +
       batch.candles.length;
   }
+  /** Packed batches go on packed (to the SQLite worker), as the pipeline sends them. */
+  async writePacked(rows: PackedRows): Promise<void> {
+    if (this.frozen) {
+      this.droppedWrites++;
+      this.droppedRows += rows.rows;
+      return new Promise<void>(() => {});
+    }
+    const c = this.counters;
+    const t0 = performance.now();
+    const pending = writePackedRows(this.inner, rows);
+    c.writeMs += performance.now() - t0;
+    await pending;
+    c.writes++;
+    c.orderRows += rows.orderRows;
+    c.tradeRows += rows.tradeRows;
+    c.balanceRows += rows.balanceRows;
+    c.rows += rows.rows;
+  }
   lastTradeId(): Promise<number> {
     return this.inner.lastTradeId();
   }
@@ -135,6 +154,7 @@ export class CountingStore implements StoragePort {
 export const discardingStore: StoragePort = {
   init: () => Promise.resolve(),
   write: () => Promise.resolve(),
+  writePacked: () => Promise.resolve(),
   lastTradeId: () => Promise.resolve(0),
   order: () => Promise.resolve(undefined),
   orders: () => Promise.resolve({ rows: [] }),

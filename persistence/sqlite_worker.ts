@@ -3,6 +3,7 @@
  * `{ id, method, args }` messages with `{ id, ok, value }` or `{ id, ok: false, error }`.
  */
 
+import { type PackedRows, unpackRows } from "./packed_rows.ts";
 import { SqliteStore, type SqliteStoreOptions } from "./sqlite_store.ts";
 
 interface Call {
@@ -27,6 +28,11 @@ scope.onmessage = async (e) => {
   }
   try {
     if (store === null) throw new Error("SQLite worker used before it was opened");
+    if (msg.method === "writePacked") {
+      await store.write(unpackRows(msg.args[0] as PackedRows));
+      scope.postMessage({ id: msg.id, ok: true });
+      return;
+    }
     const fn =
       (store as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[msg.method];
     const value = await fn.apply(store, msg.args);

@@ -11,6 +11,7 @@
  */
 
 import type { OrderStatus, OrderType, Side, TimeInForce } from "../domain/types.ts";
+import type { PackedRows } from "./packed_rows.ts";
 
 /** One state of an order: a new row per version (status, fill or amend change). */
 export interface OrderRow {
@@ -133,6 +134,13 @@ export interface StoragePort {
    * longer than MAX_CID_LENGTH).
    */
   write(batch: WriteBatch): Promise<void>;
+  /**
+   * Optional: persists a packed batch (persistence/packed_rows.ts), exactly as
+   * `write(unpackRows(rows))` would. The caller gives up `rows`: its arrays may be moved
+   * to another thread. For an adapter whose writes run elsewhere (the SQLite worker), so
+   * that rows are built there instead of on the pipeline's thread.
+   */
+  writePacked?(rows: PackedRows): Promise<void>;
   /** Highest trade id stored, 0 if none. */
   lastTradeId(): Promise<number>;
   /** The latest version of an order, or undefined. */

@@ -27,6 +27,13 @@ export interface EventRange {
   to: number;
 }
 
+/** Records [from, to) of event records and their strings (an EventRange, or packed rows). */
+export interface RecordRange {
+  buf: { readonly f: Float64Array; readonly strings: readonly string[] };
+  from: number;
+  to: number;
+}
+
 /** Order updates one command may produce (a taker filling this many makers). */
 const UPDATES_PER_COMMAND = 2 ** 20;
 /** Keys of touched balances: asset ids are below MAX_ASSET_ID + 1. */
@@ -54,7 +61,7 @@ export class RowBatch {
    * Adds the rows of command `seq` accepted at `tsMs`, from its events (binary records,
    * read without decoding them into objects), in order: acquisition, matching, settlement.
    */
-  add(seq: number, tsMs: number, ...ranges: (EventRange | undefined)[]): void {
+  add(seq: number, tsMs: number, ...ranges: (RecordRange | undefined)[]): void {
     let updates = 0;
     // A market buy by quote amount only ever updates within its own command, right
     // after its acceptance, which carries the budget.
@@ -136,10 +143,10 @@ export class RowBatch {
    * ledger now (version = the last command in the batch, so the latest row is current).
    */
   take(ledger: Ledger, tsMs: number): WriteBatch {
-    const balances: BalanceRow[] = [];
+    const batch = this.takeWith([]);
     for (const [userId, assetId] of this.touched.values()) {
       const acct = ledger.find(userId);
-      balances.push({
+      batch.balances.push({
         userId,
         assetId,
         version: this.lastSeq,
@@ -148,6 +155,11 @@ export class RowBatch {
         tsMs,
       });
     }
+    return batch;
+  }
+
+  /** The batch to write with the given balance rows (more may be pushed to it). */
+  takeWith(balances: BalanceRow[]): WriteBatch {
     this.batch.balances = balances;
     this.batch.orders = [...this.orders.values()];
     return this.batch;
