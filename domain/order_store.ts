@@ -42,10 +42,14 @@ const TIF_SHIFT = 6; // two bits
 
 export class OrderStore extends RecordArena {
   /** The same memory as `d`, for the integer fields. */
-  private readonly i: Int32Array;
+  private i: Int32Array;
 
   constructor(initialCapacity = 1024) {
     super(W, "order", initialCapacity);
+    this.i = new Int32Array(this.buffer);
+  }
+
+  protected override viewsReplaced(): void {
     this.i = new Int32Array(this.buffer);
   }
 
