@@ -615,8 +615,17 @@ export class Exchange {
       () => {
         core.storeCatchUp = null;
         this.recovery.storeCatchUpMs = performance.now() - t0;
-        if (core.intakeStopped === "halted") return;
-        this.checkpoints.persisted(tradeId, core.clock.now());
+        if (core.intakeStopped === "halted") return; // its files may be closed already
+        try {
+          this.checkpoints.persisted(tradeId, core.clock.now());
+        } catch (e) {
+          // The next start hands the store the same rows again: nothing is lost.
+          core.logger.error(
+            `Settlement checkpoint after the store's catch-up failed: ${
+              e instanceof Error ? e.message : e
+            }`,
+          );
+        }
         core.logger.info(
           `The store caught up on ${rows} rows (up to trade ${tradeId}) in ${
             this.recovery.storeCatchUpMs.toFixed(0)

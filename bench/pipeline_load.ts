@@ -75,45 +75,44 @@ export class CountingStore implements StoragePort {
   init(): Promise<void> {
     return this.inner.init();
   }
-  async write(batch: WriteBatch): Promise<void> {
+  write(batch: WriteBatch): Promise<void> {
+    return this.pass({
+      rows: batch.orders.length + batch.trades.length + batch.balances.length +
+        batch.candles.length,
+      orderRows: batch.orders.length,
+      tradeRows: batch.trades.length,
+      balanceRows: batch.balances.length,
+      candleRows: batch.candles.length,
+    }, () => this.inner.write(batch));
+  }
+  /** Packed batches go on packed (to the SQLite worker), as the pipeline sends them. */
+  writePacked(rows: PackedRows): Promise<void> {
+    return this.pass({ ...rows, candleRows: 0 }, () => writePackedRows(this.inner, rows));
+  }
+
+  /** Passes a write on (or drops it, frozen) and counts its rows once it is stored. */
+  private async pass(
+    n: Pick<StoreCounters, "rows" | "orderRows" | "tradeRows" | "balanceRows" | "candleRows">,
+    write: () => Promise<void>,
+  ): Promise<void> {
     if (this.frozen) {
       this.droppedWrites++;
-      this.droppedRows += batch.orders.length + batch.trades.length + batch.balances.length +
-        batch.candles.length;
+      this.droppedRows += n.rows;
       return new Promise<void>(() => {});
     }
     const c = this.counters;
     // Only the synchronous part is timed: awaiting would also count whatever other
     // tasks run before the continuation.
     const t0 = performance.now();
-    const pending = this.inner.write(batch);
+    const pending = write();
     c.writeMs += performance.now() - t0;
     await pending;
     c.writes++;
-    c.orderRows += batch.orders.length;
-    c.tradeRows += batch.trades.length;
-    c.balanceRows += batch.balances.length;
-    c.candleRows += batch.candles.length;
-    c.rows += batch.orders.length + batch.trades.length + batch.balances.length +
-      batch.candles.length;
-  }
-  /** Packed batches go on packed (to the SQLite worker), as the pipeline sends them. */
-  async writePacked(rows: PackedRows): Promise<void> {
-    if (this.frozen) {
-      this.droppedWrites++;
-      this.droppedRows += rows.rows;
-      return new Promise<void>(() => {});
-    }
-    const c = this.counters;
-    const t0 = performance.now();
-    const pending = writePackedRows(this.inner, rows);
-    c.writeMs += performance.now() - t0;
-    await pending;
-    c.writes++;
-    c.orderRows += rows.orderRows;
-    c.tradeRows += rows.tradeRows;
-    c.balanceRows += rows.balanceRows;
-    c.rows += rows.rows;
+    c.rows += n.rows;
+    c.orderRows += n.orderRows;
+    c.tradeRows += n.tradeRows;
+    c.balanceRows += n.balanceRows;
+    c.candleRows += n.candleRows;
   }
   lastTradeId(): Promise<number> {
     return this.inner.lastTradeId();

@@ -23,7 +23,7 @@ import {
 } from "../domain/event_buffer.ts";
 import type { Ledger } from "../domain/ledger.ts";
 import { MAX_ASSET_ID } from "../domain/limits.ts";
-import type { StoragePort, WriteBatch } from "./storage_port.ts";
+import type { BalanceRow, StoragePort, WriteBatch } from "./storage_port.ts";
 import { type EventRange, RowBatch } from "./store_rows.ts";
 
 /** A batch of store rows in packed form (see the module comment). */
@@ -185,10 +185,10 @@ export function unpackRows(p: PackedRows): WriteBatch {
     rows.add(f[at], f[at + 1], { buf, from, to });
     at = to;
   }
-  const batch = rows.takeWith([]);
+  const balances: BalanceRow[] = [];
   const b = p.balances;
   for (let i = 0; i < b.length; i += 4) {
-    batch.balances.push({
+    balances.push({
       userId: b[i],
       assetId: b[i + 1],
       version: p.lastSeq,
@@ -197,7 +197,7 @@ export function unpackRows(p: PackedRows): WriteBatch {
       tsMs: p.tsMs,
     });
   }
-  return batch;
+  return rows.take(balances);
 }
 
 /** Writes a packed batch: moved to the store as is if it takes packed batches, else rows. */

@@ -2,22 +2,19 @@
  * Rows for the store from commands' events, built the same way live and on recovery:
  * for each order its latest update in the batch (version = the command's sequence × 2^20
  * + the update's place in the command, so re-delivery writes the same keys; intermediate
- * states within one batch are not kept, which halves the rows of a busy book), a trade row
- * per trade, and the users' balances that changed, read from the ledger when the batch is
- * written.
+ * states within one batch are not kept, which halves the rows of a busy book) and a trade
+ * row per trade. The balances that changed are read from the ledger when the batch is
+ * taken, on the pipeline's thread (persistence/packed_rows.ts), and added by `take`.
  */
 
 import {
   EV_ACCEPTED,
-  EV_BALANCE,
   EV_ORDER,
   EV_TRADE,
   EventBuffer,
   STATUS_CODES,
 } from "../domain/event_buffer.ts";
-import { MAX_ASSET_ID } from "../domain/limits.ts";
 import type { TimeInForce } from "../domain/types.ts";
-import type { Ledger } from "../domain/ledger.ts";
 import type { BalanceRow, OrderRow, WriteBatch } from "./storage_port.ts";
 
 /** The events of one command: records [from, to) of an event buffer. */
@@ -36,16 +33,12 @@ export interface RecordRange {
 
 /** Order updates one command may produce (a taker filling this many makers). */
 const UPDATES_PER_COMMAND = 2 ** 20;
-/** Keys of touched balances: asset ids are below MAX_ASSET_ID + 1. */
-const BALANCE_KEY_ASSETS = MAX_ASSET_ID + 1;
 const TIFS: readonly TimeInForce[] = ["GTC", "IOC", "FOK"];
 
 export class RowBatch {
   readonly batch: WriteBatch = { orders: [], trades: [], balances: [], candles: [] };
   /** Latest row of each order in the batch. */
   private readonly orders = new Map<number, OrderRow>();
-  /** Balances touched in the batch, by user × BALANCE_KEY_ASSETS + asset. */
-  private readonly touched = new Map<number, [number, number]>();
   /** Last command added. */
   lastSeq = 0;
   /** Highest trade id added (0 if none). */
@@ -54,7 +47,7 @@ export class RowBatch {
   commands = 0;
 
   get size(): number {
-    return this.orders.size + this.batch.trades.length + this.touched.size;
+    return this.orders.size + this.batch.trades.length;
   }
 
   /**
@@ -125,12 +118,6 @@ export class RowBatch {
             if (tradeId > this.maxTradeId) this.maxTradeId = tradeId;
             break;
           }
-          case EV_BALANCE: {
-            const userId = f[at + 1];
-            const assetId = f[at + 2];
-            this.touched.set(userId * BALANCE_KEY_ASSETS + assetId, [userId, assetId]);
-            break;
-          }
         }
       }
     }
@@ -138,28 +125,8 @@ export class RowBatch {
     this.commands++;
   }
 
-  /**
-   * The batch to write, with a balance row per touched user and asset read from the
-   * ledger now (version = the last command in the batch, so the latest row is current).
-   */
-  take(ledger: Ledger, tsMs: number): WriteBatch {
-    const batch = this.takeWith([]);
-    for (const [userId, assetId] of this.touched.values()) {
-      const acct = ledger.find(userId);
-      batch.balances.push({
-        userId,
-        assetId,
-        version: this.lastSeq,
-        availableUnits: acct?.available[assetId] ?? 0,
-        frozenUnits: acct?.frozen[assetId] ?? 0,
-        tsMs,
-      });
-    }
-    return batch;
-  }
-
-  /** The batch to write with the given balance rows (more may be pushed to it). */
-  takeWith(balances: BalanceRow[]): WriteBatch {
+  /** The batch to write: its order and trade rows, and the given balance rows. */
+  take(balances: BalanceRow[]): WriteBatch {
     this.batch.balances = balances;
     this.batch.orders = [...this.orders.values()];
     return this.batch;
