@@ -23,7 +23,12 @@ import {
 } from "../domain/event_buffer.ts";
 import type { Ledger } from "../domain/ledger.ts";
 import { MAX_ASSET_ID } from "../domain/limits.ts";
-import type { BalanceRow, StoragePort, WriteBatch } from "./storage_port.ts";
+import {
+  type BalanceRow,
+  MAX_BATCH_ROWS,
+  type StoragePort,
+  type WriteBatch,
+} from "./storage_port.ts";
 import { type EventRange, RowBatch } from "./store_rows.ts";
 
 /** A batch of store rows in packed form (see the module comment). */
@@ -200,12 +205,44 @@ export function unpackRows(p: PackedRows): WriteBatch {
   return rows.take(balances);
 }
 
+/**
+ * The rows of a packed batch as store writes of at most `maxRows` rows each: one command
+ * that fills many makers can make more rows than one write takes. The parts are written
+ * in order; the caller counts the batch as stored once the last one is.
+ */
+export function unpackRowWrites(p: PackedRows, maxRows = MAX_BATCH_ROWS): WriteBatch[] {
+  return splitWriteBatch(unpackRows(p), maxRows);
+}
+
+/** `batch` as consecutive writes of at most `maxRows` rows (itself if it fits). */
+export function splitWriteBatch(batch: WriteBatch, maxRows: number): WriteBatch[] {
+  const total = batch.orders.length + batch.trades.length + batch.balances.length +
+    batch.candles.length;
+  if (total <= maxRows) return [batch];
+  const parts: WriteBatch[] = [];
+  let part: WriteBatch = { orders: [], trades: [], balances: [], candles: [] };
+  let n = 0;
+  const put = <K extends keyof WriteBatch>(key: K, rows: WriteBatch[K]) => {
+    for (const row of rows) {
+      if (n === maxRows) {
+        parts.push(part);
+        part = { orders: [], trades: [], balances: [], candles: [] };
+        n = 0;
+      }
+      (part[key] as unknown[]).push(row);
+      n++;
+    }
+  };
+  put("orders", batch.orders);
+  put("trades", batch.trades);
+  put("balances", batch.balances);
+  put("candles", batch.candles);
+  if (n > 0) parts.push(part);
+  return parts;
+}
+
 /** Writes a packed batch: moved to the store as is if it takes packed batches, else rows. */
-export function writePackedRows(store: StoragePort, rows: PackedRows): Promise<void> {
-  if (store.writePacked !== undefined) return store.writePacked(rows);
-  try {
-    return store.write(unpackRows(rows));
-  } catch (e) {
-    return Promise.reject(e);
-  }
+export async function writePackedRows(store: StoragePort, rows: PackedRows): Promise<void> {
+  if (store.writePacked !== undefined) return await store.writePacked(rows);
+  for (const part of unpackRowWrites(rows)) await store.write(part);
 }

@@ -3,7 +3,7 @@
  * `{ id, method, args }` messages with `{ id, ok, value }` or `{ id, ok: false, error }`.
  */
 
-import { type PackedRows, unpackRows } from "./packed_rows.ts";
+import { type PackedRows, unpackRowWrites } from "./packed_rows.ts";
 import { SqliteStore, type SqliteStoreOptions } from "./sqlite_store.ts";
 
 interface Call {
@@ -29,7 +29,7 @@ scope.onmessage = async (e) => {
   try {
     if (store === null) throw new Error("SQLite worker used before it was opened");
     if (msg.method === "writePacked") {
-      await store.write(unpackRows(msg.args[0] as PackedRows));
+      for (const part of unpackRowWrites(msg.args[0] as PackedRows)) await store.write(part);
       scope.postMessage({ id: msg.id, ok: true });
       return;
     }
