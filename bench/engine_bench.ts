@@ -130,6 +130,19 @@ collectGarbage();
 
 // -------------------------------------------------------------------------------- main
 
+/**
+ * A full GC before a timed run, so the garbage of the last one is not collected during
+ * it, then a short untimed pass through `rewarm`. The pass is needed because V8's full
+ * GC also discards optimized code that embedded objects it just freed (the last run's
+ * engine or peer book): measured, a run straight after a forced GC started in the lower
+ * tiers again and was about 12 % slower, for both sides. The pass's own garbage is small
+ * and stays until the next GC.
+ */
+function collectGarbageAndRewarm(rewarm: () => unknown): void {
+  collectGarbage();
+  rewarm();
+}
+
 interface PairedRun {
   ours: ApplyRun;
   peer: PeerRun;
@@ -164,9 +177,13 @@ function runLine(r: ApplyRun | OutcomeRun | PeerRun): string {
   timePeer(peerCommands.slice(0, warm.length));
   report.field("warm-up (untimed)", `${int(warm.length)} commands through each`);
 
+  const peerWarm = peerCommands.slice(0, warm.length);
+  const rewarmOurs = () => timeApply(fundedEngine(stream.funding), warm, entryPoint);
+  const rewarmPeer = () => timePeer(peerWarm);
+
   const paired: PairedRun[] = [];
   for (let i = 1; i <= runs; i++) {
-    collectGarbage();
+    collectGarbageAndRewarm(rewarmOurs);
     const engine = fundedEngine(stream.funding);
     const sampler = new RssSampler(RSS_SAMPLE_EVERY);
     sampler.sample();
@@ -178,7 +195,7 @@ function runLine(r: ApplyRun | OutcomeRun | PeerRun): string {
     const heapBytesUsedAfter = Deno.memoryUsage().heapUsed;
     // Reading the engine after the measurement keeps it alive through the GC above.
     if (engine.openOrderCount !== ours.resting) throw new Error("the engine changed after its run");
-    collectGarbage();
+    collectGarbageAndRewarm(rewarmPeer);
     const peer = timePeer(peerCommands);
     report.field(`run ${i} nodejs-order-book`, runLine(peer));
     report.field(
@@ -238,7 +255,7 @@ function runLine(r: ApplyRun | OutcomeRun | PeerRun): string {
   );
   report.line("        understates our matching speed alone.");
 
-  collectGarbage();
+  collectGarbageAndRewarm(rewarmOurs);
   const engine = fundedEngine(stream.funding);
   const lat = summarize(recordLatencies(engine, stream.commands, entryPoint));
   report.field("latency pass (own run)", latencyLine(lat));
@@ -297,10 +314,14 @@ collectGarbage();
   });
   const peerResting = toPeerCommands(resting);
   const peerStream = toPeerCommands(stream.commands);
+  const warmCount = Math.min(sized(200_000), resting.length);
+  const rewarmOurs = () =>
+    timeApply(fundedEngine(stream.funding), resting.slice(0, warmCount), entryPoint);
+  const rewarmPeer = () => timePeer(peerResting.slice(0, warmCount));
   const oursRuns: ApplyRun[] = [];
   const ratios: number[] = [];
   for (let i = 1; i <= runs; i++) {
-    collectGarbage();
+    collectGarbageAndRewarm(rewarmOurs);
     const engine = fundedEngine(stream.funding);
     const build = timeApply(engine, resting, entryPoint);
     const r = timeApply(engine, stream.commands, entryPoint);
@@ -311,7 +332,7 @@ collectGarbage();
         int(build.resting)
       } resting)`,
     );
-    collectGarbage();
+    collectGarbageAndRewarm(rewarmPeer);
     const peer = timePeer(peerStream, peerResting);
     ratios.push(r.commandsPerSecond / peer.commandsPerSecond);
     report.field(`run ${i} nodejs-order-book`, runLine(peer));
@@ -320,7 +341,7 @@ collectGarbage();
   report.line();
   report.field("median ours", `${int(m)} commands/s`);
   report.field("median ratio ours/peer", `${median(ratios).toFixed(2)}x`);
-  collectGarbage();
+  collectGarbageAndRewarm(rewarmOurs);
   const engine = fundedEngine(stream.funding);
   timeApply(engine, resting, entryPoint);
   const lat = summarize(recordLatencies(engine, stream.commands, entryPoint));
