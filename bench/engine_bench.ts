@@ -25,6 +25,8 @@ import {
   outcomePass,
   type OutcomeRun,
   timeApply,
+  timeMatchOnly,
+  toMatchOnlyInputs,
 } from "./engine_run.ts";
 import { measureClock, recordLatencies, summarize } from "./latency.ts";
 import { collectGarbage, measureRestingMemory, RssSampler } from "./memory_bench.ts";
@@ -218,6 +220,25 @@ function runLine(r: ApplyRun | OutcomeRun | PeerRun): string {
     paired.map((p) => p.ours.commandsPerSecond / p.peer.commandsPerSecond),
   );
   const last = paired[paired.length - 1];
+
+  // The matcher alone (no validation, holds, balances or fees): the part of our work
+  // that the peer does, to show how the ratio splits between matching and the ledger.
+  const matchInputs = toMatchOnlyInputs(stream.commands);
+  const matchWarm = matchInputs.slice(0, warm.length);
+  const matchRuns: ApplyRun[] = [];
+  for (let i = 1; i <= runs; i++) {
+    collectGarbageAndRewarm(() => timeMatchOnly(matchWarm));
+    const r = timeMatchOnly(matchInputs);
+    if (r.trades !== last.ours.trades || r.resting !== last.ours.resting) {
+      throw new Error(
+        `matching alone made ${r.trades} trades and left ${r.resting} resting; the engine made ${last.ours.trades} and left ${last.ours.resting}`,
+      );
+    }
+    report.field(`run ${i} matching only`, runLine(r));
+    matchRuns.push(r);
+  }
+  const matchMedian = median(matchRuns.map((r) => r.commandsPerSecond));
+
   collectGarbage();
   const outcome = outcomePass(fundedEngine(stream.funding), stream.commands);
   report.field("outcome pass via apply", runLine(outcome));
@@ -225,6 +246,14 @@ function runLine(r: ApplyRun | OutcomeRun | PeerRun): string {
   report.field("median ours", `${int(oursMedian)} commands/s`);
   report.field("median nodejs-order-book", `${int(peerMedian)} commands/s`);
   report.field("median ratio ours/peer", `${ratioMedian.toFixed(2)}x (per-run ratios, median)`);
+  const matchShare = (100 * oursMedian / matchMedian).toFixed(0);
+  report.field(
+    "median matching only",
+    `${int(matchMedian)} commands/s = ${(matchMedian / peerMedian).toFixed(2)}x the peer`,
+  );
+  report.line(
+    `        (no validation, holds, settlement or fees; with them ours runs at ${matchShare} % of it)`,
+  );
   report.field(
     `peak RSS (sampled every ${int(RSS_SAMPLE_EVERY)})`,
     `${mb(median(paired.map((p) => p.rssBytesPeak)))} median of runs; ${
@@ -272,6 +301,8 @@ function runLine(r: ApplyRun | OutcomeRun | PeerRun): string {
     peerCommandsPerSecondMedian: peerMedian,
     ratioMedian,
     latency: lat,
+    matchOnlyRuns: matchRuns,
+    matchOnlyCommandsPerSecondMedian: matchMedian,
   });
   const scaleNote = scale === 1 ? "" : ` (scale ${scale})`;
   report.target(

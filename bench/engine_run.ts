@@ -12,6 +12,9 @@
 import process from "node:process";
 import type { Command } from "../domain/commands.ts";
 import { Engine } from "../domain/engine.ts";
+import { buildMarkets } from "../domain/market_config.ts";
+import type { MatchCancel, MatchPlace, SettlementSink } from "../domain/match_input.ts";
+import { Matcher } from "../domain/matcher.ts";
 import { BENCH_ASSETS, BENCH_SYMBOL } from "./command_stream.ts";
 import type { RssSampler } from "./memory_bench.ts";
 
@@ -144,5 +147,86 @@ export function outcomePass(engine: Engine, commands: readonly Command[]): Outco
     rejects: rejectsPlace + rejectsCancel,
     rejectsPlace,
     rejectsCancel,
+  };
+}
+
+/** A settlement sink that does nothing: the matcher alone, with no balances or holds. */
+const NO_SETTLEMENT: SettlementSink = {
+  settleFill() {},
+  endOrder() {},
+  restOrder() {},
+  amendApplied() {},
+  amendRejected() {},
+};
+
+/** What the matcher is given for each command of a matching-only pass. */
+export type MatchOnlyInput =
+  | { kind: "place"; m: MatchPlace }
+  | { kind: "cancel"; m: MatchCancel };
+
+/**
+ * The bench's places and cancels as the matcher's own inputs (what the account shard
+ * would hand it after validation and holds). Places need their explicit order ids, as
+ * the bench streams have.
+ */
+export function toMatchOnlyInputs(commands: readonly Command[]): MatchOnlyInput[] {
+  return commands.map((c): MatchOnlyInput => {
+    if (c.type === "cancel") {
+      return { kind: "cancel", m: { userId: c.userId, orderId: c.orderId, cid: c.cid } };
+    }
+    if (c.type !== "place" || c.orderId === undefined) {
+      throw new Error(`a matching-only pass takes places with order ids and cancels`);
+    }
+    const isLimit = c.orderType === "LIMIT";
+    return {
+      kind: "place",
+      m: {
+        orderId: c.orderId,
+        userId: c.userId,
+        symbolId: c.symbolId,
+        side: c.side,
+        orderType: c.orderType,
+        timeInForce: isLimit ? c.timeInForce ?? "GTC" : "IOC",
+        postOnly: c.postOnly === true,
+        priceTicks: c.priceTicks ?? 0,
+        qtyUnits: c.qtyUnits ?? 0,
+        budgetUnits: c.quoteUnits ?? -1,
+        stp: c.stp ?? "NONE",
+        cid: c.cid ?? null,
+        tsMs: 0,
+        riskRef: 0,
+      },
+    };
+  });
+}
+
+/**
+ * The matcher of the bench market on its own: price-time matching, the book and its
+ * events, with a settlement sink that does nothing (no validation, holds, balances or
+ * fees). Shows how much of the engine's time is matching: the part the peer does.
+ */
+export function timeMatchOnly(inputs: readonly MatchOnlyInput[]): ApplyRun {
+  const { marketsById } = buildMarkets(BENCH_ASSETS, [BENCH_SYMBOL]);
+  const matcher = new Matcher(marketsById);
+  const out = matcher.out;
+  const n = inputs.length;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const x = inputs[i];
+    out.reset();
+    if (x.kind === "place") matcher.place(x.m, NO_SETTLEMENT);
+    else matcher.cancel(x.m, NO_SETTLEMENT);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  return {
+    entryPoint: "execute",
+    commands: n,
+    seconds,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    commandsPerSecond: n / seconds,
+    trades: matcher.nextTradeId - 1,
+    resting: matcher.orders.size,
   };
 }
