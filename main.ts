@@ -1,19 +1,22 @@
 /**
  * The exchange's command line.
  *
+ *   deno task start [options]             run the exchange: HTTP API on 127.0.0.1:8080,
+ *                                         data in ./data (see `start --help`)
  *   deno task demo                        generate a 1.3M-command dataset once, replay it,
  *                                         print its summary
  *   deno task replay --input DIR --output DIR
- *
- * The server (`deno task start`) arrives with the pipeline and the API.
  */
 
+import { startService } from "./api/service.ts";
+import { ConfigError, loadServiceConfig, SERVICE_USAGE } from "./api/service_config.ts";
 import { DEFAULT_DATASET, generateDataset } from "./bench/gen_dataset.ts";
 import { runReplayCli } from "./replay/replay_cli.ts";
 
 const USAGE = `Usage: deno run -A main.ts <command> [options]
 
 Commands:
+  start [options]                  run the exchange and its HTTP API (start --help)
   demo [--data-dir DIR]            generate DIR/input (default data/demo) once, replay it
                                    into DIR/output and print the summary
   replay --input DIR --output DIR  replay the seed's CSV files (see replay --help)
@@ -59,9 +62,37 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** Runs the exchange service until a signal stops it; returns the exit code. */
+async function start(args: string[]): Promise<number> {
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(SERVICE_USAGE);
+    return 0;
+  }
+  let config;
+  try {
+    config = await loadServiceConfig(args, Deno.env.toObject());
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(`start: ${e.message}\n\n${SERVICE_USAGE}`);
+      return 2;
+    }
+    throw e;
+  }
+  let service;
+  try {
+    service = await startService(config, { installSignals: true });
+  } catch (e) {
+    console.error(`start: cannot start the exchange: ${e instanceof Error ? e.message : e}`);
+    return 1;
+  }
+  return await service.finished;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
+    case "start":
+      return await start(rest);
     case "demo":
       return await demo(rest);
     case "replay":

@@ -113,6 +113,18 @@ export interface OpenOrder {
   createdMs: number;
 }
 
+/** One asset's line of the conservation report (`Exchange.totals`). */
+export interface AssetTotals {
+  assetId: number;
+  availableUnits: bigint;
+  frozenUnits: bigint;
+  feeUnits: bigint;
+  depositedUnits: bigint;
+  withdrawnUnits: bigint;
+  /** available + frozen + fees = deposited - withdrawn */
+  balanced: boolean;
+}
+
 /** What `Exchange.open` recovered. */
 export interface RecoveryInfo {
   /** Command of the engine snapshot loaded (0: none). */
@@ -372,6 +384,38 @@ export class Exchange {
     return out;
   }
 
+  /**
+   * The conservation report, per asset: what users hold (available and frozen), the fee
+   * account, cumulative deposits and withdrawals, and whether holdings equal deposits
+   * minus withdrawals. Sums are bigints: they may pass 2^53 across many users.
+   */
+  totals(): AssetTotals[] {
+    const ledger = this.core.risk.ledger;
+    const out: AssetTotals[] = [];
+    for (let a = 0; a < this.assets.length; a++) {
+      if (this.assets[a] === undefined) continue;
+      let available = 0n;
+      let frozen = 0n;
+      for (const acct of ledger.accounts.values()) {
+        available += BigInt(acct.available[a]);
+        frozen += BigInt(acct.frozen[a]);
+      }
+      const fees = BigInt(ledger.fees[a]);
+      const deposited = ledger.deposited[a];
+      const withdrawn = ledger.withdrawn[a];
+      out.push({
+        assetId: a,
+        availableUnits: available,
+        frozenUnits: frozen,
+        feeUnits: fees,
+        depositedUnits: deposited,
+        withdrawnUnits: withdrawn,
+        balanced: available + frozen + fees === deposited - withdrawn,
+      });
+    }
+    return out;
+  }
+
   /** An open order, or undefined. */
   openOrder(orderId: number): OpenOrder | undefined {
     const slot = this.core.matcher.slotOf(orderId);
@@ -498,6 +542,25 @@ export class Exchange {
       acquiring: this.acquiring?.stats,
       push: c.hub.stats(),
     };
+  }
+
+  /**
+   * Resolves once the store holds the rows of every command accepted so far, or after
+   * `maxWaitMs` (the store may be catching up after a restart); true if it got there.
+   * History queries call it first, so that they show what answers already told.
+   */
+  async whenStoredNow(maxWaitMs: number): Promise<boolean> {
+    const target = this.core.lastSeq;
+    if (this.core.persistedSeq >= target) return true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), maxWaitMs);
+    });
+    try {
+      return await Promise.race([this.core.whenStored(target).then(() => true), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Resolves when every accepted command is durable, matched, settled and stored. */

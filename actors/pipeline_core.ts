@@ -183,6 +183,7 @@ export class PipelineCore {
     push: () => {},
   };
   private idleWaiters: (() => void)[] = [];
+  private storedWaiters: { seq: number; resolve: () => void }[] = [];
 
   constructor(p: PipelineCoreParts) {
     this.risk = p.risk;
@@ -221,8 +222,26 @@ export class PipelineCore {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /**
+   * Resolves once the rows of every command up to `seq` are in the store: a query of
+   * history made after an answer then sees what the answer said.
+   */
+  whenStored(seq: number): Promise<void> {
+    if (this.persistedSeq >= seq) return Promise.resolve();
+    return new Promise((resolve) => this.storedWaiters.push({ seq, resolve }));
+  }
+
   /** Stages call this after making progress. */
   progressed(): void {
+    if (this.storedWaiters.length > 0) {
+      const stored = this.persistedSeq;
+      const waiting = this.storedWaiters;
+      this.storedWaiters = [];
+      for (const w of waiting) {
+        if (w.seq <= stored) w.resolve();
+        else this.storedWaiters.push(w);
+      }
+    }
     if (this.idleWaiters.length === 0 || !this.idle) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];

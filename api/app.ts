@@ -1,0 +1,130 @@
+/**
+ * The HTTP application: the native REST API under /api/v1 (public market data, private
+ * endpoints behind user auth), admin under /admin/v1 (behind the admin token), /health,
+ * and the OpenAPI document at /openapi.json. Every answer uses the envelope
+ * `{code, msg, data}`; errors carry a stable code and a message that says what is wrong.
+ */
+
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import {
+  type ApiDeps,
+  type ApiEnv,
+  MAX_RATE_LIMITED_KEYS,
+  MAX_REPLAY_ENTRIES,
+} from "./api_context.ts";
+import { ApiError, errorBody, ok } from "./api_errors.ts";
+import { addAdminRoutes } from "./admin_routes.ts";
+import { addMarketRoutes } from "./market_routes.ts";
+import { addOrderRoutes } from "./order_routes.ts";
+import { RateLimiter } from "./rate_limiter.ts";
+import { ReplayGuard } from "./replay_guard.ts";
+import { adminAuth, userAuth } from "./request_auth.ts";
+
+/** The Hono app serving the exchange's HTTP API. */
+export function buildApp(deps: ApiDeps): OpenAPIHono<ApiEnv> {
+  const app = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook });
+  const state = {
+    replay: new ReplayGuard({
+      windowMs: deps.auth.timestampWindowMs,
+      maxEntries: MAX_REPLAY_ENTRIES,
+    }),
+    limiter: new RateLimiter({
+      ratePerSecond: deps.auth.ratePerSecond,
+      burst: deps.auth.burst,
+      maxKeys: MAX_RATE_LIMITED_KEYS,
+    }),
+  };
+
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: deps.maxBodyBytes,
+      onError: () => {
+        throw ApiError.of(
+          "BODY_TOO_LARGE",
+          `request body larger than ${deps.maxBodyBytes} bytes`,
+        );
+      },
+    }),
+  );
+
+  const publicApi = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook });
+  addMarketRoutes(publicApi, deps);
+  const privateApi = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook });
+  privateApi.use("*", userAuth(deps, state));
+  addOrderRoutes(privateApi, deps);
+  const adminApi = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook });
+  adminApi.use("*", adminAuth(deps));
+  addAdminRoutes(adminApi, deps);
+
+  app.get("/health", (c) => {
+    const stages = deps.exchange.health();
+    const healthy = stages.every((s) => s.state === "running");
+    return c.json(
+      ok({
+        status: healthy ? "ok" : "degraded",
+        stages: stages.map((s) => ({
+          name: s.name,
+          state: s.state,
+          restarts: s.restarts,
+          last_error: s.lastError,
+          since: s.sinceMs,
+        })),
+      }),
+      healthy ? 200 : 503,
+    );
+  });
+  app.route("/api/v1", publicApi);
+  app.route("/api/v1", privateApi);
+  app.route("/admin/v1", adminApi);
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: { title: "Exchange core: native REST API", version: "1" },
+  });
+
+  app.notFound((c) =>
+    c.json(
+      errorBody(ApiError.of("NOT_FOUND", "").code, `no route ${c.req.method} ${c.req.path}`),
+      404,
+    )
+  );
+  app.onError((err, c) => errorAnswer(err, c, deps));
+  return app;
+}
+
+function errorAnswer(err: unknown, c: Context, deps: ApiDeps): Response {
+  if (err instanceof ApiError) {
+    if (err.retryAfterS !== undefined) c.header("Retry-After", String(err.retryAfterS));
+    return c.json(errorBody(err.code, err.message), err.status as ContentfulStatusCode);
+  }
+  if (err instanceof HTTPException && err.status < 500) {
+    // Hono's own 4xx, e.g. a body that is not JSON where JSON was required.
+    const invalidJson = err.status === 400;
+    const e = invalidJson
+      ? ApiError.of("INVALID_JSON", `the request body is not valid JSON: ${err.message}`)
+      : new ApiError(err.status, ApiError.of("INVALID_PARAMETER", "").code, err.message);
+    return c.json(errorBody(e.code, e.message), e.status as ContentfulStatusCode);
+  }
+  deps.logger.error(
+    `HTTP ${c.req.method} ${c.req.path} failed: ${err instanceof Error ? err.stack : err}`,
+  );
+  const e = ApiError.of("INTERNAL", "internal error; the request may not have been applied");
+  return c.json(errorBody(e.code, e.message), 500);
+}
+
+/** Answers a request that fails its schema with 400 and the first problems found. */
+function validationHook(
+  result: { success: boolean; error?: { issues: { path: PropertyKey[]; message: string }[] } },
+  c: Context,
+): Response | undefined {
+  if (result.success) return undefined;
+  const issues = (result.error?.issues ?? []).slice(0, 5).map((i) =>
+    i.path.length > 0 ? `${i.path.map(String).join(".")}: ${i.message}` : i.message
+  );
+  const e = ApiError.of("INVALID_PARAMETER", `invalid request: ${issues.join("; ")}`);
+  return c.json(errorBody(e.code, e.message), 400);
+}
