@@ -520,6 +520,11 @@ export class Exchange {
     this.core.hub.unsubscribe(id);
   }
 
+  /** Cuts a subscriber off with `reason` (counted as a drop); see PushHub.cutOff. */
+  cutOff(id: string, reason: string): boolean {
+    return this.core.hub.cutOff(id, reason);
+  }
+
   /** Each stage's supervisor state. */
   health(): ChildStatus[] {
     return this.supervisor.status();

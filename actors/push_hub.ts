@@ -147,6 +147,18 @@ export class PushHub<E extends ChangeLogEntry<unknown> = ChangeLogEntry> {
   }
 
   /**
+   * Cuts a subscriber off that fell behind in a way only it can see (a socket whose
+   * unsent bytes stay high): removed, counted in `cutOff`, its `close` called with
+   * `reason`. Returns false if it was not subscribed.
+   */
+  cutOff(id: string, reason: string): boolean {
+    const slot = this.#slots.get(id);
+    if (slot === undefined) return false;
+    this.#cut(slot, reason);
+    return true;
+  }
+
+  /**
    * Queues `entry` for every subscriber that accepts it and returns how many did.
    * Synchronous: subscribers are drained later. Cuts off subscribers whose queue is full.
    */

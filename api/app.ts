@@ -1,7 +1,7 @@
 /**
  * The HTTP application: the native REST API under /api/v1 (public market data, private
  * endpoints behind user auth), admin under /admin/v1 (behind the admin token), /health,
- * and the OpenAPI document at /openapi.json. Every answer uses the envelope
+ * WebSocket streams at /ws, and the OpenAPI document at /openapi.json. Every answer uses the envelope
  * `{code, msg, data}`; errors carry a stable code and a message that says what is wrong.
  */
 
@@ -23,9 +23,14 @@ import { addOrderRoutes } from "./order_routes.ts";
 import { RateLimiter } from "./rate_limiter.ts";
 import { ReplayGuard } from "./replay_guard.ts";
 import { adminAuth, userAuth } from "./request_auth.ts";
+import { DEFAULT_WS_LIMITS, type WsLimits } from "./ws_connection.ts";
+import { wsHandler } from "./ws_route.ts";
 
 /** The Hono app serving the exchange's HTTP API. */
-export function buildApp(deps: ApiDeps): OpenAPIHono<ApiEnv> {
+export function buildApp(
+  deps: ApiDeps,
+  wsLimits: WsLimits = DEFAULT_WS_LIMITS,
+): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>({ defaultHook: validationHook });
   const state = {
     replay: new ReplayGuard({
@@ -78,6 +83,7 @@ export function buildApp(deps: ApiDeps): OpenAPIHono<ApiEnv> {
       healthy ? 200 : 503,
     );
   });
+  app.get("/ws", wsHandler(deps, state, wsLimits));
   app.route("/api/v1", publicApi);
   app.route("/api/v1", privateApi);
   app.route("/admin/v1", adminApi);

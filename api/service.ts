@@ -15,6 +15,7 @@ import { loadOrCreateAdminToken } from "./admin_token.ts";
 import { KeyStore } from "./key_store.ts";
 import { MarketIndex } from "./market_index.ts";
 import type { ServiceConfig } from "./service_config.ts";
+import type { WsLimits } from "./ws_connection.ts";
 
 /** Funds each demo user receives on the first start, by asset name (decimal strings). */
 export const DEMO_FUNDS: Record<string, string> = {
@@ -38,7 +39,13 @@ export interface RunningService {
 /** Starts the service. Throws if the data dir, the store or the config is unusable. */
 export async function startService(
   config: ServiceConfig,
-  opts: { logger?: Logger; installSignals?: boolean; now?: () => number } = {},
+  opts: {
+    logger?: Logger;
+    installSignals?: boolean;
+    now?: () => number;
+    /** WebSocket bounds (tests make them small). */
+    wsLimits?: WsLimits;
+  } = {},
 ): Promise<RunningService> {
   const logger = opts.logger ?? console;
   const now = opts.now ?? (() => Date.now());
@@ -78,7 +85,7 @@ export async function startService(
     logger,
     maxBodyBytes: config.maxBodyBytes,
   };
-  const app = buildApp(deps);
+  const app = buildApp(deps, opts.wsLimits);
   let listening!: (addr: Deno.NetAddr) => void;
   const listeningAt = new Promise<Deno.NetAddr>((r) => (listening = r));
   const server = Deno.serve({

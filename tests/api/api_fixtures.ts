@@ -7,6 +7,7 @@ import type { Logger } from "../../actors/actor.ts";
 import { type RunningService, startService } from "../../api/service.ts";
 import { DEFAULT_AUTH, loadServiceConfig, type ServiceConfig } from "../../api/service_config.ts";
 import { SignedClient } from "../../api/signed_client.ts";
+import { DEFAULT_WS_LIMITS, type WsLimits } from "../../api/ws_connection.ts";
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789";
 
@@ -30,7 +31,12 @@ export interface TestUser {
 }
 
 export async function startTestService(
-  opts: { dataDir?: string; auth?: Partial<ServiceConfig["auth"]>; maxBodyBytes?: number } = {},
+  opts: {
+    dataDir?: string;
+    auth?: Partial<ServiceConfig["auth"]>;
+    maxBodyBytes?: number;
+    wsLimits?: Partial<WsLimits>;
+  } = {},
 ): Promise<TestService> {
   const dataDir = opts.dataDir ?? await Deno.makeTempDir({ prefix: "api_test_" });
   const config = await loadServiceConfig(
@@ -45,7 +51,10 @@ export async function startTestService(
     warn: (m) => logs.push(`warn: ${m}`),
     error: (m) => logs.push(`error: ${m}`),
   };
-  const service = await startService(config, { logger });
+  const service = await startService(config, {
+    logger,
+    wsLimits: { ...DEFAULT_WS_LIMITS, ...opts.wsLimits },
+  });
   const baseUrl = `http://127.0.0.1:${service.port}`;
   const admin = new SignedClient(baseUrl);
   const adminPost = (path: string, body: unknown) =>
