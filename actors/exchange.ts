@@ -568,6 +568,11 @@ export class Exchange {
     }
   }
 
+  /** Durations of the command WAL's fsyncs, for /metrics. */
+  get walFsyncSeconds() {
+    return this.core.wal.fsyncSeconds;
+  }
+
   /** Resolves when every accepted command is durable, matched, settled and stored. */
   whenIdle(): Promise<void> {
     return this.core.whenIdle();

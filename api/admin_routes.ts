@@ -6,7 +6,8 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { Command } from "../domain/commands.ts";
 import type { ApiDeps, ApiEnv } from "./api_context.ts";
-import { ApiError, ok, rejectError } from "./api_errors.ts";
+import { ApiError, ok } from "./api_errors.ts";
+import { submit } from "./submit_command.ts";
 import { ApiKeyParam, Envelope, TransferBody, UserIdBody, UserIdQuery } from "./api_schemas.ts";
 import { intParam } from "./query_params.ts";
 
@@ -112,11 +113,7 @@ export function addAdminRoutes(app: OpenAPIHono<ApiEnv>, deps: ApiDeps): void {
       assetId: asset.id,
       amountUnits: ix.assetUnits(asset, b.amount),
     };
-    const r = await deps.exchange.submit(cmd);
-    if (r.status === "overload") throw ApiError.of("OVERLOADED", r.message, 1);
-    if (r.status === "unavailable") throw ApiError.of("UNAVAILABLE", r.message, 5);
-    const rejected = r.events.find((e) => e.type === "rejected");
-    if (rejected?.type === "rejected") throw rejectError(rejected.reason, rejected.message);
+    await submit(deps, cmd);
     const bal = deps.exchange.balance(b.user_id, asset.id);
     return ok({
       user_id: b.user_id,

@@ -7,6 +7,7 @@
 import type { Exchange } from "../actors/exchange.ts";
 import type { Logger } from "../actors/actor.ts";
 import type { KeyStore } from "./key_store.ts";
+import type { ApiMetrics } from "./metrics.ts";
 import type { MarketIndex } from "./market_index.ts";
 import type { RateLimiter } from "./rate_limiter.ts";
 import type { ReplayGuard } from "./replay_guard.ts";
@@ -22,6 +23,8 @@ export interface ApiDeps {
   now: () => number;
   logger: Logger;
   maxBodyBytes: number;
+  /** Counters and histograms for /metrics. */
+  metrics: ApiMetrics;
 }
 
 /** Auth state built from ApiDeps once per app. */

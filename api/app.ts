@@ -44,6 +44,11 @@ export function buildApp(
     }),
   };
 
+  app.use("*", async (c, next) => {
+    const t0 = performance.now();
+    await next();
+    deps.metrics.request(c.req.routePath, c.res.status, (performance.now() - t0) / 1000);
+  });
   app.use(
     "*",
     bodyLimit({
@@ -84,6 +89,10 @@ export function buildApp(
     );
   });
   app.get("/ws", wsHandler(deps, state, wsLimits));
+  app.get("/metrics", (c) =>
+    c.text(deps.metrics.render(deps.exchange), 200, {
+      "content-type": "text/plain; version=0.0.4; charset=utf-8",
+    }));
   app.route("/api/v1", publicApi);
   app.route("/api/v1", privateApi);
   app.route("/admin/v1", adminApi);

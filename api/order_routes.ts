@@ -11,7 +11,8 @@ import type { EngineEvent, OrderUpdated, TradeEvent } from "../domain/events.ts"
 import type { OrderRow } from "../persistence/storage_port.ts";
 import { MAX_QUERY_ROWS } from "../persistence/storage_port.ts";
 import { type ApiDeps, type ApiEnv, STORE_BARRIER_MAX_WAIT_MS } from "./api_context.ts";
-import { ApiError, ok, rejectError } from "./api_errors.ts";
+import { ApiError, ok } from "./api_errors.ts";
+import { submit } from "./submit_command.ts";
 import {
   AmendOrderBody,
   CancelOrderBody,
@@ -292,19 +293,6 @@ export function addOrderRoutes(app: OpenAPIHono<ApiEnv>, deps: ApiDeps): void {
 
 function invalid(message: string): ApiError {
   return ApiError.of("INVALID_PARAMETER", message);
-}
-
-/**
- * Submits `cmd` and returns its events once it is durable and matched; throws the
- * ApiError of a rejection, an overload or a stopped exchange.
- */
-async function submit(deps: ApiDeps, cmd: Command): Promise<EngineEvent[]> {
-  const r = await deps.exchange.submit(cmd);
-  if (r.status === "overload") throw ApiError.of("OVERLOADED", r.message, 1);
-  if (r.status === "unavailable") throw ApiError.of("UNAVAILABLE", r.message, 5);
-  const rejected = r.events.find((e) => e.type === "rejected");
-  if (rejected?.type === "rejected") throw rejectError(rejected.reason, rejected.message);
-  return r.events;
 }
 
 function lastUpdate(events: readonly EngineEvent[], orderId: number): OrderUpdated | undefined {

@@ -14,6 +14,7 @@ import { buildApp } from "./app.ts";
 import { loadOrCreateAdminToken } from "./admin_token.ts";
 import { KeyStore } from "./key_store.ts";
 import { MarketIndex } from "./market_index.ts";
+import { ApiMetrics } from "./metrics.ts";
 import type { ServiceConfig } from "./service_config.ts";
 import type { WsLimits } from "./ws_connection.ts";
 
@@ -84,6 +85,7 @@ export async function startService(
     now,
     logger,
     maxBodyBytes: config.maxBodyBytes,
+    metrics: new ApiMetrics(),
   };
   const app = buildApp(deps, opts.wsLimits);
   let listening!: (addr: Deno.NetAddr) => void;

@@ -17,6 +17,7 @@
  * tail), with the `nextSeq` it returned; the writer always continues in a new segment.
  */
 
+import { BucketHistogram, LATENCY_SECONDS_BOUNDS } from "../domain/bucket_histogram.ts";
 import { denoFs, type FsFile, type FsPort } from "./fs_port.ts";
 import {
   MAX_RECORD_PAYLOAD_BYTES,
@@ -216,6 +217,9 @@ export class WalWriter {
   }
 
   /** Batches written and fsynced so far (one `syncData` each). */
+  /** Time of each batch's fsync, for /metrics. */
+  readonly fsyncSeconds = new BucketHistogram(LATENCY_SECONDS_BOUNDS);
+
   get batches(): number {
     return this.batchCount;
   }
@@ -347,7 +351,9 @@ export class WalWriter {
         op = "write";
         await this.file.writeAll(this.buf.subarray(0, bytes));
         op = "fsync";
+        const t0 = performance.now();
         await this.file.syncData();
+        this.fsyncSeconds.observe((performance.now() - t0) / 1000);
       } catch (e) {
         await this.fail(op, path, e);
         break;

@@ -257,7 +257,7 @@ Deno.test("hostile inputs get the right status and code and change nothing", asy
     }
 
     const after = await state();
-    // Rejected commands are logged in the WAL (replay must see them) but change nothing.
+    // Whatever reached the engine and was refused there changed nothing.
     assert.deepEqual({ ...after, seq: 0 }, { ...before, seq: 0 });
   } finally {
     await t.stop();
