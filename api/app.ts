@@ -1,7 +1,8 @@
 /**
  * The HTTP application: the native REST API under /api/v1 (public market data, private
  * endpoints behind user auth), admin under /admin/v1 (behind the admin token), /health,
- * WebSocket streams at /ws, and the OpenAPI document at /openapi.json. Every answer uses the envelope
+ * WebSocket streams at /ws, /metrics, the OpenAPI document at /openapi.json and a
+ * reference page rendered from it at /docs. Every answer uses the envelope
  * `{code, msg, data}`; errors carry a stable code and a message that says what is wrong.
  */
 
@@ -18,6 +19,7 @@ import {
 } from "./api_context.ts";
 import { ApiError, errorBody, ok } from "./api_errors.ts";
 import { addAdminRoutes } from "./admin_routes.ts";
+import { renderDocsPage } from "./docs_page.ts";
 import { addMarketRoutes } from "./market_routes.ts";
 import { addOrderRoutes } from "./order_routes.ts";
 import { RateLimiter } from "./rate_limiter.ts";
@@ -96,10 +98,13 @@ export function buildApp(
   app.route("/api/v1", publicApi);
   app.route("/api/v1", privateApi);
   app.route("/admin/v1", adminApi);
-  app.doc31("/openapi.json", {
+  const docConfig = {
     openapi: "3.1.0",
     info: { title: "Exchange core: native REST API", version: "1" },
-  });
+  };
+  app.doc31("/openapi.json", docConfig);
+  let docsHtml: string | undefined;
+  app.get("/docs", (c) => c.html(docsHtml ??= renderDocsPage(app.getOpenAPI31Document(docConfig))));
 
   app.notFound((c) =>
     c.json(

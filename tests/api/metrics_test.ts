@@ -64,3 +64,30 @@ Deno.test("/metrics counts commands, rejects, requests, WAL fsyncs and subscribe
     await Deno.remove(t.dataDir, { recursive: true });
   }
 });
+
+Deno.test("/openapi.json documents the routes with their schemas, and /docs renders it", async () => {
+  const t = await startTestService();
+  try {
+    const doc = await (await fetch(`${t.baseUrl}/openapi.json`)).json();
+    assert.equal(doc.openapi, "3.1.0");
+    const create = doc.paths["/api/v1/create_order"].post;
+    const schema = doc.components
+      .schemas[create.requestBody.content["application/json"].schema.$ref.split("/").pop()];
+    assert.deepEqual(schema.required.sort(), ["side", "symbol", "type"]);
+    assert.deepEqual(schema.properties.side.enum, ["BUY", "SELL"]);
+    for (
+      const p of ["/api/v1/cancel_order", "/api/v1/orders", "/api/v1/depth", "/admin/v1/deposit"]
+    ) {
+      assert.ok(doc.paths[p] !== undefined, `${p} is documented`);
+    }
+    const docs = await fetch(`${t.baseUrl}/docs`);
+    assert.match(docs.headers.get("content-type") ?? "", /text\/html/);
+    const html = await docs.text();
+    assert.match(html, /<code>\/api\/v1\/create_order<\/code> Place an order/);
+    assert.match(html, /<code>time_in_force<\/code> GTC \| IOC \| FOK/);
+    assert.match(html, /INSUFFICIENT_BALANCE/);
+  } finally {
+    await t.stop();
+    await Deno.remove(t.dataDir, { recursive: true });
+  }
+});
