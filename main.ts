@@ -6,11 +6,14 @@
  *   deno task demo                        generate a 1.3M-command dataset once, replay it,
  *                                         print its summary
  *   deno task replay --input DIR --output DIR
+ *   deno task client <command> [options]  talk to a running exchange (see `client --help`)
  */
 
+import { runClientCli } from "./api/client_cli.ts";
 import { startService } from "./api/service.ts";
 import { ConfigError, loadServiceConfig, SERVICE_USAGE } from "./api/service_config.ts";
 import { DEFAULT_DATASET, generateDataset } from "./bench/gen_dataset.ts";
+import { isSqliteStoreWorker, serveSqliteStore } from "./persistence/sqlite_worker.ts";
 import { runReplayCli } from "./replay/replay_cli.ts";
 
 const USAGE = `Usage: deno run -A main.ts <command> [options]
@@ -20,6 +23,7 @@ Commands:
   demo [--data-dir DIR]            generate DIR/input (default data/demo) once, replay it
                                    into DIR/output and print the summary
   replay --input DIR --output DIR  replay the seed's CSV files (see replay --help)
+  client <command> [options]       talk to a running exchange (see client --help)
 `;
 
 /** Runs the demo job: dataset (generated once), replay, summary. Returns the exit code. */
@@ -80,7 +84,12 @@ async function start(args: string[]): Promise<number> {
   }
   let service;
   try {
-    service = await startService(config, { installSignals: true });
+    service = await startService(config, {
+      installSignals: true,
+      // Bundled into one file there is no separate worker module: the bundle itself is
+      // the store's worker (see the bottom of this file).
+      storeWorkerUrl: import.meta.url.endsWith("/main.ts") ? undefined : import.meta.url,
+    });
   } catch (e) {
     console.error(`start: cannot start the exchange: ${e instanceof Error ? e.message : e}`);
     return 1;
@@ -97,6 +106,8 @@ async function main(argv: string[]): Promise<number> {
       return await demo(rest);
     case "replay":
       return await runReplayCli(rest);
+    case "client":
+      return await runClientCli(rest, Deno.env.toObject());
     case undefined:
     case "-h":
     case "--help":
@@ -108,4 +119,5 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (isSqliteStoreWorker()) serveSqliteStore();
+else if (import.meta.main) Deno.exit(await main(Deno.args));

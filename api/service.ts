@@ -46,6 +46,8 @@ export async function startService(
     now?: () => number;
     /** WebSocket bounds (tests make them small). */
     wsLimits?: WsLimits;
+    /** Entry module of the SQLite store's worker (the bundle passes itself). */
+    storeWorkerUrl?: string;
   } = {},
 ): Promise<RunningService> {
   const logger = opts.logger ?? console;
@@ -58,7 +60,10 @@ export async function startService(
     dataDir: config.dataDir,
     assets: config.assets,
     symbols: config.symbols,
-    store: new SqliteWorkerStore({ path: `${config.dataDir}/exchange.db` }),
+    store: new SqliteWorkerStore({
+      path: `${config.dataDir}/exchange.db`,
+      workerUrl: opts.storeWorkerUrl,
+    }),
     logger,
   });
   const markets = new MarketIndex(exchange.markets, exchange.assets);

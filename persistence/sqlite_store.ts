@@ -13,6 +13,8 @@
  * ```
  */
 
+// The DDL is imported as text, so that a single-file bundle carries it.
+import SCHEMA_SQL from "../sql/sqlite.sql" with { type: "text" };
 import { DatabaseSync } from "node:sqlite";
 import { dirname } from "node:path";
 import { SqliteReader } from "./sqlite_queries.ts";
@@ -48,7 +50,6 @@ export const SQLITE_WAL_LIMIT_BYTES = 128 * 2 ** 20;
 /** How long a write waits for another connection's lock before failing. */
 export const SQLITE_BUSY_TIMEOUT_MS = 5_000;
 
-const SCHEMA_URL = new URL("../sql/sqlite.sql", import.meta.url);
 const MEMORY_PATH = ":memory:";
 
 export interface SqliteStoreOptions {
@@ -100,7 +101,7 @@ export class SqliteStore implements StoragePort {
    */
   async init(): Promise<void> {
     if (this.#db !== undefined) return;
-    const ddl = await Deno.readTextFile(SCHEMA_URL);
+    const ddl = SCHEMA_SQL;
     if (this.path !== MEMORY_PATH) await Deno.mkdir(dirname(this.path), { recursive: true });
     let db: DatabaseSync;
     try {

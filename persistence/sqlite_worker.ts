@@ -1,6 +1,10 @@
 /**
  * The worker side of {@link SqliteWorkerStore}: a SqliteStore on its own thread, answering
  * `{ id, method, args }` messages with `{ id, ok, value }` or `{ id, ok: false, error }`.
+ *
+ * As a worker's entry module it serves at once. Another entry module can serve instead by
+ * calling {@link serveSqliteStore} when its worker's name is SQLITE_WORKER_NAME: that is
+ * how the single-file bundle, which has no separate worker file, runs its store.
  */
 
 import { type PackedRows, unpackRowWrites } from "./packed_rows.ts";
@@ -18,9 +22,25 @@ const scope = self as unknown as {
   postMessage(message: unknown): void;
 };
 
+/** The name SqliteWorkerStore gives its worker (an entry module checks `self.name`). */
+export const SQLITE_WORKER_NAME = "exchange-sqlite-store";
+
 let store: SqliteStore | null = null;
 
-scope.onmessage = async (e) => {
+/** Answers the store's messages on this worker (see the module comment). */
+export function serveSqliteStore(): void {
+  scope.onmessage = onMessage;
+}
+
+/** True on the thread of a SqliteWorkerStore's worker. */
+export function isSqliteStoreWorker(): boolean {
+  return "WorkerGlobalScope" in globalThis &&
+    (self as unknown as { name?: string }).name === SQLITE_WORKER_NAME;
+}
+
+if (import.meta.main) serveSqliteStore();
+
+async function onMessage(e: MessageEvent<Call | { open: SqliteStoreOptions }>): Promise<void> {
   const msg = e.data;
   if ("open" in msg) {
     store = new SqliteStore(msg.open);
@@ -43,4 +63,4 @@ scope.onmessage = async (e) => {
       : { name: "Error", message: String(err) };
     scope.postMessage({ id: msg.id, ok: false, error });
   }
-};
+}

@@ -7,6 +7,7 @@
  * built on the worker); calls are answered in order.
  */
 
+import { SQLITE_WORKER_NAME } from "./sqlite_worker.ts";
 import type { PackedRows } from "./packed_rows.ts";
 import type { SqliteStoreOptions } from "./sqlite_store.ts";
 import type {
@@ -31,9 +32,16 @@ export class SqliteWorkerStore implements StoragePort {
   private nextId = 1;
   private closed = false;
 
-  constructor(options: SqliteStoreOptions = {}) {
-    this.worker = new Worker(new URL("./sqlite_worker.ts", import.meta.url).href, {
+  /**
+   * `workerUrl`: the worker's entry module; default sqlite_worker.ts. A bundle passes its
+   * own URL, and its entry serves the store when named SQLITE_WORKER_NAME.
+   */
+  constructor(options: SqliteStoreOptions & { workerUrl?: string } = {}) {
+    const { workerUrl, ...storeOptions } = options;
+    options = storeOptions;
+    this.worker = new Worker(workerUrl ?? new URL("./sqlite_worker.ts", import.meta.url).href, {
       type: "module",
+      name: SQLITE_WORKER_NAME,
     });
     this.worker.onmessage = (
       e: MessageEvent<

@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { RejectCode } from "../../domain/reject_codes.ts";
 import { adminRequest, startTestService } from "./api_fixtures.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -31,6 +32,16 @@ Deno.test("two users trade over REST: fills, balances, order states and history 
     assert.equal(sell.data.cid, "alice-1");
     assert.deepEqual(sell.data.fills, []);
     const sellId = sell.data.order_id;
+    const twice = await alice.client.post<Any>("/api/v1/create_order", {
+      symbol: "BTC_USDT",
+      side: "SELL",
+      type: "LIMIT",
+      price: "51000",
+      qty: "0.1",
+      cid: "alice-1",
+    });
+    assert.equal(twice.status, 409, "a cid in use by an open order of the same user");
+    assert.equal(twice.code, RejectCode.DUPLICATE_CID);
 
     const buy = await bob.client.post<Any>("/api/v1/create_order", {
       symbol: "BTC_USDT",
