@@ -15,6 +15,7 @@ import {
   PublicTradesQuery,
   SymbolQuery,
 } from "./api_schemas.ts";
+import { candleView } from "./market_views.ts";
 import { publicTradeView } from "./order_views.ts";
 import { intParam, timeParam } from "./query_params.ts";
 
@@ -100,20 +101,7 @@ export function addMarketRoutes(app: OpenAPIHono<ApiEnv>, deps: ApiDeps): void {
       ok({
         symbol: m.spec.name,
         interval: q.interval,
-        klines: rows.map((k) => ({
-          open_time: k.openMs,
-          close_time: k.closeMs,
-          open: ix.price(m, k.openTicks),
-          high: ix.price(m, k.highTicks),
-          low: ix.price(m, k.lowTicks),
-          close: ix.price(m, k.closeTicks),
-          volume: ix.qty(m, k.baseVolumeUnits),
-          quote_volume: ix.quote(m, k.quoteVolumeUnits),
-          trades: k.trades,
-          taker_buy_volume: ix.qty(m, k.takerBuyBaseUnits),
-          taker_buy_quote_volume: ix.quote(m, k.takerBuyQuoteUnits),
-          closed: k.closed,
-        })),
+        klines: rows.map((k) => candleView(ix, m, k)),
       }),
       200,
     );

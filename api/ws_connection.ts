@@ -21,6 +21,7 @@ import { MAX_DEPTH_LEVELS } from "../domain/limits.ts";
 import type { CandleRow } from "../persistence/storage_port.ts";
 import type { ApiDeps, AuthState } from "./api_context.ts";
 import { ApiCode } from "./api_errors.ts";
+import { candleView } from "./market_views.ts";
 import { tradeView, updateView } from "./order_views.ts";
 import { signatureMatches, signaturePayload } from "./signature.ts";
 import { entryMatches, parseTopic, PRIVATE_TOPICS, type Topic } from "./ws_topics.ts";
@@ -289,22 +290,7 @@ export class WsConnection {
       case "kline":
         return this.sendShared(e, t.name, () => {
           const k = e.payload as CandleRow;
-          const m = ix.symbolById(k.symbolId);
-          return {
-            topic: t.name,
-            data: {
-              open_time: k.openMs,
-              close_time: k.closeMs,
-              open: ix.price(m, k.openTicks),
-              high: ix.price(m, k.highTicks),
-              low: ix.price(m, k.lowTicks),
-              close: ix.price(m, k.closeTicks),
-              volume: ix.qty(m, k.baseVolumeUnits),
-              quote_volume: ix.quote(m, k.quoteVolumeUnits),
-              trades: k.trades,
-              closed: k.closed,
-            },
-          };
+          return { topic: t.name, data: candleView(ix, ix.symbolById(k.symbolId), k) };
         });
       case "ticker":
         this.tickerDirty.add(t.symbolId);
