@@ -19,6 +19,9 @@ import type { ChildContext, SupervisedChild } from "./supervisor.ts";
 /** Commands matched per turn of the actor before it yields to others. */
 export const MATCH_BATCH = 4_096;
 
+/** A first guess of event doubles per matched command (accepted, order, book, a fill). */
+const EVENT_DOUBLES_PER_COMMAND = 48;
+
 type Tick = { tick: true };
 
 export class MatchStage implements SupervisedChild {
@@ -54,8 +57,11 @@ export class MatchStage implements SupervisedChild {
     this.ticking = false;
     const core = this.core;
     const matcher = core.matcher;
-    // Fresh buffers per turn: the commands matched now keep ranges of them.
-    const buf = new EventBuffer(1 << 14);
+    // Fresh buffers per turn: the commands matched now keep ranges of them. Sized to the
+    // turn's work (they grow if needed): a fixed 128 KiB per turn was most of the garbage
+    // at low load, when a turn matches a handful of commands.
+    const work = Math.min(core.toMatch.length, MATCH_BATCH);
+    const buf = new EventBuffer(Math.min(1 << 14, Math.max(256, work * EVENT_DOUBLES_PER_COMMAND)));
     const recorder = new SettlementRecorder();
     matcher.out = buf;
     let n = 0;

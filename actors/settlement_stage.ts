@@ -165,7 +165,10 @@ export class SettlementStage implements SupervisedChild {
     const journal = core.journal;
     // Ledger first, for every command matched: balances must not wait for the store.
     // The balance events of this turn share one fresh buffer; commands keep ranges of it.
-    const buf = new EventBuffer(1 << 12);
+    // Sized to the commands waiting (it grows if needed), not a fixed 32 KiB per turn.
+    const buf = new EventBuffer(
+      Math.min(1 << 12, Math.max(128, (journal.length - this.applyCursor) * 16)),
+    );
     risk.out = buf;
     for (let m = journal.at(this.applyCursor); m !== undefined; m = journal.at(this.applyCursor)) {
       if (m.seq > risk.lastSettledSeq) {
