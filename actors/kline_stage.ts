@@ -17,6 +17,12 @@ import type { ChildContext, SupervisedChild } from "./supervisor.ts";
 export const KLINE_ADVANCE_EVERY_MS = 1_000;
 /** Trades may arrive this late after their time; periods close only after it. */
 export const KLINE_GRACE_MS = 2_000;
+/**
+ * Least time between two candle writes to the store. Candles in progress change with
+ * every turn; writing them each turn meant a store transaction per WAL batch (about
+ * a thousand a second at low load) for rows that a moment later change again.
+ */
+export const KLINE_WRITE_INTERVAL_MS = 250;
 
 type Msg = { tick: true } | { advance: true };
 
@@ -26,6 +32,8 @@ export class KlineStage implements SupervisedChild {
   private dead = false;
   private timer: TimerHandle | null = null;
   private writing = false;
+  /** Set while a write started less than KLINE_WRITE_INTERVAL_MS ago. */
+  private cooling: TimerHandle | null = null;
 
   constructor(private readonly core: PipelineCore, ctx: ChildContext) {
     this.actor = new Actor<Msg>({
@@ -50,6 +58,8 @@ export class KlineStage implements SupervisedChild {
   async stop(): Promise<void> {
     if (this.timer !== null) this.core.clock.clearTimeout(this.timer);
     this.timer = null;
+    if (this.cooling !== null) this.core.clock.clearTimeout(this.cooling);
+    this.cooling = null;
     await this.actor.stop();
     this.dead = true;
   }
@@ -127,10 +137,14 @@ export class KlineStage implements SupervisedChild {
 
   private flush(): void {
     const unwritten = this.core.klineUnwritten;
-    if (this.writing || unwritten.size === 0 || this.dead) return;
+    if (this.writing || this.cooling !== null || unwritten.size === 0 || this.dead) return;
     const written = [...unwritten.entries()];
     const candles = written.map(([, c]) => c);
     this.writing = true;
+    this.cooling = this.core.clock.setTimeout(() => {
+      this.cooling = null;
+      if (!this.dead) this.flush();
+    }, KLINE_WRITE_INTERVAL_MS);
     this.core.store.write({ orders: [], trades: [], balances: [], candles }).then(
       () => {
         this.writing = false;
