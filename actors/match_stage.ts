@@ -19,14 +19,16 @@ import type { ChildContext, SupervisedChild } from "./supervisor.ts";
 /** Commands matched per turn of the actor before it yields to others. */
 export const MATCH_BATCH = 4_096;
 
-/** A first guess of event doubles per matched command (accepted, order, book, a fill). */
-const EVENT_DOUBLES_PER_COMMAND = 48;
+/** Doubles of events (and of settlement records) written into one buffer before a new one. */
+const MATCH_BUFFER_DOUBLES = 1 << 18;
 
 type Tick = { tick: true };
 
 export class MatchStage implements SupervisedChild {
   private readonly actor: Actor<Tick>;
   private ticking = false;
+  private buf = new EventBuffer(MATCH_BUFFER_DOUBLES);
+  private recorder = new SettlementRecorder();
 
   constructor(private readonly core: PipelineCore, ctx: ChildContext) {
     this.actor = new Actor<Tick>({
@@ -57,12 +59,13 @@ export class MatchStage implements SupervisedChild {
     this.ticking = false;
     const core = this.core;
     const matcher = core.matcher;
-    // Fresh buffers per turn: the commands matched now keep ranges of them. Sized to the
-    // turn's work (they grow if needed): a fixed 128 KiB per turn was most of the garbage
-    // at low load, when a turn matches a handful of commands.
-    const work = Math.min(core.toMatch.length, MATCH_BATCH);
-    const buf = new EventBuffer(Math.min(1 << 14, Math.max(256, work * EVENT_DOUBLES_PER_COMMAND)));
-    const recorder = new SettlementRecorder();
+    // The commands matched keep ranges of these buffers, so they are only ever appended
+    // to, and replaced (not reset) once large. A fresh pair per turn was most of the
+    // garbage at low load, when a turn matches a handful of commands.
+    if (this.buf.length > MATCH_BUFFER_DOUBLES) this.buf = new EventBuffer(MATCH_BUFFER_DOUBLES);
+    if (this.recorder.length > MATCH_BUFFER_DOUBLES) this.recorder = new SettlementRecorder();
+    const buf = this.buf;
+    const recorder = this.recorder;
     matcher.out = buf;
     let n = 0;
     while (n < MATCH_BATCH && core.journal.length < MAX_IN_FLIGHT_COMMANDS) {

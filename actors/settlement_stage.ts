@@ -46,6 +46,8 @@ export const SETTLEMENT_BATCH_ROWS = 60_000;
  * on commands in flight.
  */
 export const SETTLEMENT_WRITE_INTERVAL_MS = 100;
+/** Doubles of balance events written into one buffer before a new one. */
+const SETTLEMENT_BUFFER_DOUBLES = 1 << 17;
 
 /** The settlement WAL and snapshots, owned by the pipeline (they outlive stage instances). */
 export class SettlementCheckpoints {
@@ -118,6 +120,7 @@ export class SettlementStage implements SupervisedChild {
   private writing = false;
   /** Set while a write started less than SETTLEMENT_WRITE_INTERVAL_MS ago. */
   private cooling: TimerHandle | null = null;
+  private buf = new EventBuffer(SETTLEMENT_BUFFER_DOUBLES);
   private ticking = false;
   private dead = false;
   private lastTradeId: number;
@@ -164,11 +167,12 @@ export class SettlementStage implements SupervisedChild {
     const risk = core.risk;
     const journal = core.journal;
     // Ledger first, for every command matched: balances must not wait for the store.
-    // The balance events of this turn share one fresh buffer; commands keep ranges of it.
-    // Sized to the commands waiting (it grows if needed), not a fixed 32 KiB per turn.
-    const buf = new EventBuffer(
-      Math.min(1 << 12, Math.max(128, (journal.length - this.applyCursor) * 16)),
-    );
+    // Balance events go to a buffer that is appended to and replaced once large, never
+    // reset: commands keep ranges of it.
+    if (this.buf.length > SETTLEMENT_BUFFER_DOUBLES) {
+      this.buf = new EventBuffer(SETTLEMENT_BUFFER_DOUBLES);
+    }
+    const buf = this.buf;
     risk.out = buf;
     for (let m = journal.at(this.applyCursor); m !== undefined; m = journal.at(this.applyCursor)) {
       if (m.seq > risk.lastSettledSeq) {
