@@ -77,6 +77,8 @@ export async function runClientCli(
   env: Record<string, string | undefined>,
   out: CliOutput = console,
 ): Promise<number> {
+  // `deno task client -- <command>` passes the "--" along: it only ends the task's options.
+  if (args[0] === "--") args = args.slice(1);
   let line: ParsedArgs;
   try {
     line = parseArgs(args);

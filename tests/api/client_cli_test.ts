@@ -321,6 +321,10 @@ Deno.test("bad usage exits 2 naming the problem; a server refusal exits 1 with i
       assert.ok(help.out.join("\n").includes(word), word);
     }
     assert.equal(await runClientCli([], {}, capture()), 2, "no command is bad usage");
+    // What `deno task client -- <command>` passes: the "--" is not a command.
+    const dashed = capture();
+    assert.equal(await runClientCli(["--", "--help"], {}, dashed), 0);
+    assert.equal(await runClientCli(["--", "info"], { EXCHANGE_URL: t.baseUrl }, dashed), 0);
   });
 });
 
