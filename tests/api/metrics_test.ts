@@ -27,6 +27,9 @@ Deno.test("/metrics counts commands, rejects, requests, WAL fsyncs and subscribe
     const ws = new WebSocket(`${t.baseUrl.replace("http", "ws")}/ws`);
     await new Promise((r) => (ws.onopen = r));
 
+    await alice.client.get("/api/v1/order/1");
+    await alice.client.get("/api/v1/order/999");
+    await (await fetch(`${t.baseUrl}/no/such/${Date.now()}`)).body?.cancel();
     const res = await fetch(`${t.baseUrl}/metrics`);
     assert.equal(res.status, 200);
     assert.match(res.headers.get("content-type") ?? "", /^text\/plain; version=0.0.4/);
@@ -46,6 +49,16 @@ Deno.test("/metrics counts commands, rejects, requests, WAL fsyncs and subscribe
       sample(text, 'exchange_http_requests_total{route="/api/v1/create_order",status="400"}'),
       1,
     );
+    // Requests are labelled by route pattern, never by id or unknown path.
+    assert.equal(
+      sample(text, 'exchange_http_requests_total{route="/api/v1/order/:order_id",status="200"}'),
+      1,
+    );
+    assert.equal(
+      sample(text, 'exchange_http_requests_total{route="/api/v1/order/:order_id",status="404"}'),
+      1,
+    );
+    assert.equal(sample(text, 'exchange_http_requests_total{route="unmatched",status="404"}'), 1);
     assert.ok((sample(text, "exchange_wal_fsync_seconds_count") ?? 0) >= 1);
     assert.equal(
       sample(text, 'exchange_wal_fsync_seconds_bucket{le="+Inf"}'),
