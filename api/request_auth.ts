@@ -50,9 +50,8 @@ export function userAuth(deps: ApiDeps, state: AuthState): MiddlewareHandler<Api
         `X-TIMESTAMP must be the current time in ms within ${windowMs} ms of the server's (${now}), received "${ts}"`,
       );
     }
-    const url = new URL(c.req.url);
     const body = await c.req.text();
-    const payload = signaturePayload(ts, c.req.method, url.pathname + url.search, body);
+    const payload = signaturePayload(ts, c.req.method, pathWithQuery(c.req.url), body);
     if (!signatureMatches(key.secret, payload, signature)) {
       throw ApiError.of(
         "BAD_SIGNATURE",
@@ -79,6 +78,17 @@ export function userAuth(deps: ApiDeps, state: AuthState): MiddlewareHandler<Api
     c.set("userId", key.userId);
     await next();
   };
+}
+
+/**
+ * The path and query of an absolute URL as the client sent them ("/a/b?x=1"), without
+ * parsing the whole URL: the request line is already normalised by the HTTP server.
+ */
+export function pathWithQuery(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start < 0) return "/";
+  const hash = url.indexOf("#", start);
+  return hash < 0 ? url.slice(start) : url.slice(start, hash);
 }
 
 /** Middleware for /admin: `Authorization: Bearer <admin token>`. */
