@@ -20,6 +20,7 @@ import {
 import { ApiError, errorBody, ok } from "./api_errors.ts";
 import { addAdminRoutes } from "./admin_routes.ts";
 import { renderDocsPage } from "./docs_page.ts";
+import { invalidRequestMessage } from "./json_route.ts";
 import { addMarketRoutes } from "./market_routes.ts";
 import { addOrderRoutes } from "./order_routes.ts";
 import { RateLimiter } from "./rate_limiter.ts";
@@ -172,9 +173,6 @@ function validationHook(
   c: Context,
 ): Response | undefined {
   if (result.success) return undefined;
-  const issues = (result.error?.issues ?? []).slice(0, 5).map((i) =>
-    i.path.length > 0 ? `${i.path.map(String).join(".")}: ${i.message}` : i.message
-  );
-  const e = ApiError.of("INVALID_PARAMETER", `invalid request: ${issues.join("; ")}`);
+  const e = ApiError.of("INVALID_PARAMETER", invalidRequestMessage(result.error?.issues ?? []));
   return c.json(errorBody(e.code, e.message), 400);
 }

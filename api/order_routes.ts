@@ -29,6 +29,7 @@ import {
   tradeView,
   updateView,
 } from "./order_views.ts";
+import { postJson } from "./json_route.ts";
 import { intParam, timeParam } from "./query_params.ts";
 
 const json = { "application/json": { schema: Envelope } };
@@ -100,9 +101,8 @@ const balancesRoute = createRoute({
 export function addOrderRoutes(app: OpenAPIHono<ApiEnv>, deps: ApiDeps): void {
   const ix = deps.markets;
 
-  app.openapi(createOrderRoute, async (c) => {
+  postJson(app, createOrderRoute, CreateOrderBody, async (c, b) => {
     const userId = c.get("userId");
-    const b = c.req.valid("json");
     const m = ix.symbol(b.symbol);
     const cmd: PlaceOrder = {
       type: "place",
@@ -160,9 +160,8 @@ export function addOrderRoutes(app: OpenAPIHono<ApiEnv>, deps: ApiDeps): void {
     );
   });
 
-  app.openapi(cancelOrderRoute, async (c) => {
+  postJson(app, cancelOrderRoute, CancelOrderBody, async (c, b) => {
     const userId = c.get("userId");
-    const b = c.req.valid("json");
     let cmd: Command;
     if (b.order_id !== undefined) {
       if (b.cid !== undefined) throw invalid("give order_id, or symbol and cid, not both");
@@ -180,9 +179,8 @@ export function addOrderRoutes(app: OpenAPIHono<ApiEnv>, deps: ApiDeps): void {
     return c.json(ok(updateView(ix, update)), 200);
   });
 
-  app.openapi(amendOrderRoute, async (c) => {
+  postJson(app, amendOrderRoute, AmendOrderBody, async (c, b) => {
     const userId = c.get("userId");
-    const b = c.req.valid("json");
     if (b.qty === undefined && b.price === undefined) {
       throw invalid("an amend needs qty, price, or both");
     }
