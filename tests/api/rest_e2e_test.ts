@@ -237,3 +237,54 @@ Deno.test("users, keys, balances and history survive a restart", async () => {
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test("order and trade history page with a cursor, newest first, without repeats", async () => {
+  const t = await startTestService();
+  try {
+    const maker = await t.user({ BTC: "1" });
+    const taker = await t.user({ USDT: "100000" });
+    const ids: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const r = await maker.client.post<Any>("/api/v1/create_order", {
+        symbol: "BTC_USDT",
+        side: "SELL",
+        type: "LIMIT",
+        price: String(50_000 + i),
+        qty: "0.01",
+      });
+      assert.equal(r.code, 0, r.msg);
+      ids.push(r.data.order_id);
+    }
+    for (let i = 0; i < 3; i++) {
+      const r = await taker.client.post<Any>("/api/v1/create_order", {
+        symbol: "BTC_USDT",
+        side: "BUY",
+        type: "MARKET",
+        qty: "0.01",
+      });
+      assert.equal(r.data.status, "FILLED", r.msg);
+    }
+    const pages = async (path: string, key: string) => {
+      const seen: number[] = [];
+      let cursor: string | null = null;
+      for (let n = 0; n < 10; n++) {
+        const q: string = cursor === null ? "" : `&cursor=${encodeURIComponent(cursor)}`;
+        const r = await maker.client.get<Any>(`${path}?limit=2${q}`);
+        assert.equal(r.code, 0, r.msg);
+        assert.ok(r.data[key].length <= 2);
+        seen.push(...r.data[key].map((x: Any) => key === "orders" ? x.order_id : x.trade_id));
+        cursor = r.data.next_cursor;
+        if (cursor === null) break;
+      }
+      return seen;
+    };
+    assert.deepEqual(await pages("/api/v1/orders", "orders"), [...ids].reverse());
+    const trades = await pages("/api/v1/trades", "trades");
+    assert.equal(trades.length, 3);
+    assert.deepEqual(trades, [...trades].sort((a, b) => b - a), "newest first");
+    assert.equal(new Set(trades).size, 3, "no trade twice");
+  } finally {
+    await t.stop();
+    await Deno.remove(t.dataDir, { recursive: true });
+  }
+});
