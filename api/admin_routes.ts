@@ -7,6 +7,7 @@ import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { Command } from "../domain/commands.ts";
 import type { ApiDeps, ApiEnv } from "./api_context.ts";
 import { ApiError, ok } from "./api_errors.ts";
+import { balanceViews } from "./order_views.ts";
 import { submit } from "./submit_command.ts";
 import { ApiKeyParam, Envelope, TransferBody, UserIdBody, UserIdQuery } from "./api_schemas.ts";
 import { intParam } from "./query_params.ts";
@@ -130,18 +131,7 @@ export function addAdminRoutes(app: OpenAPIHono<ApiEnv>, deps: ApiDeps): void {
   app.openapi(balancesRoute, (c) => {
     const userId = intParam(c.req.valid("query").user_id, "user_id", 1, Number.MAX_SAFE_INTEGER);
     knownUser(userId);
-    const held = new Map(deps.exchange.balances(userId).map((b) => [b.assetId, b]));
-    return c.json(
-      ok({
-        user_id: userId,
-        balances: ix.assetList().map((a) => ({
-          asset: a.name,
-          available: ix.amount(a, held.get(a.id)?.availableUnits ?? 0),
-          frozen: ix.amount(a, held.get(a.id)?.frozenUnits ?? 0),
-        })),
-      }),
-      200,
-    );
+    return c.json(ok({ user_id: userId, balances: balanceViews(ix, deps.exchange, userId) }), 200);
   });
 
   app.openapi(totalsRoute, (c) => {

@@ -23,6 +23,7 @@ import {
   TradeHistoryQuery,
 } from "./api_schemas.ts";
 import {
+  balanceViews,
   openOrderView,
   orderRowView,
   type OrderView,
@@ -260,15 +261,7 @@ export function addOrderRoutes(app: OpenAPIHono<ApiEnv>, deps: ApiDeps): void {
 
   app.openapi(balancesRoute, (c) => {
     const userId = c.get("userId");
-    const held = new Map(deps.exchange.balances(userId).map((b) => [b.assetId, b]));
-    const balances = ix.assetList().map((a) => {
-      const b = held.get(a.id);
-      return {
-        asset: a.name,
-        available: ix.amount(a, b?.availableUnits ?? 0),
-        frozen: ix.amount(a, b?.frozenUnits ?? 0),
-      };
-    });
+    const balances = balanceViews(ix, deps.exchange, userId);
     return c.json(ok({ balances }), 200);
   });
 

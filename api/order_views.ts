@@ -6,7 +6,7 @@
 
 import type { OrderUpdated, TradeEvent } from "../domain/events.ts";
 import type { OrderStatus, OrderType, Side, TimeInForce } from "../domain/types.ts";
-import type { OpenOrder } from "../actors/exchange.ts";
+import type { Exchange, OpenOrder } from "../actors/exchange.ts";
 import type { OrderRow, TradeRow } from "../persistence/storage_port.ts";
 import type { MarketIndex } from "./market_index.ts";
 
@@ -149,4 +149,20 @@ export function publicTradeView(ix: MarketIndex, t: TradeRow): PublicTradeView {
     taker_side: t.takerSide,
     time: t.tsMs,
   };
+}
+
+export interface BalanceView {
+  asset: string;
+  available: string;
+  frozen: string;
+}
+
+/** Every configured asset's balance of `userId` (zero for assets never touched). */
+export function balanceViews(ix: MarketIndex, exchange: Exchange, userId: number): BalanceView[] {
+  const held = new Map(exchange.balances(userId).map((b) => [b.assetId, b]));
+  return ix.assetList().map((a) => ({
+    asset: a.name,
+    available: ix.amount(a, held.get(a.id)?.availableUnits ?? 0),
+    frozen: ix.amount(a, held.get(a.id)?.frozenUnits ?? 0),
+  }));
 }

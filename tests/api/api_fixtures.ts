@@ -100,3 +100,17 @@ export function adminRequest(
     authorization: `Bearer ${token}`,
   });
 }
+
+/** Runs `fn` against a fresh service, then stops it and removes its data dir. */
+export async function withTestService(
+  fn: (t: TestService) => Promise<void>,
+  opts?: Parameters<typeof startTestService>[0],
+): Promise<void> {
+  const t = await startTestService(opts);
+  try {
+    await fn(t);
+  } finally {
+    await t.stop();
+    await Deno.remove(t.dataDir, { recursive: true });
+  }
+}

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { runClientCli } from "../../api/client_cli.ts";
-import { ADMIN_TOKEN, startTestService, type TestService, type TestUser } from "./api_fixtures.ts";
+import { ADMIN_TOKEN, type TestService, type TestUser, withTestService } from "./api_fixtures.ts";
 
 /** Output of one client run, line by line. */
 interface Captured {
@@ -40,16 +40,6 @@ async function cli(t: TestService, args: string[], u?: TestUser): Promise<Run> {
   return { code, out: c.out.join("\n"), err: c.err.join("\n") };
 }
 
-async function withService(fn: (t: TestService) => Promise<void>): Promise<void> {
-  const t = await startTestService();
-  try {
-    await fn(t);
-  } finally {
-    await t.stop();
-    await Deno.remove(t.dataDir, { recursive: true });
-  }
-}
-
 /** Resolves once `cond` holds; rejects after `timeoutMs`. */
 async function until(cond: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -60,7 +50,7 @@ async function until(cond: () => boolean, what: string, timeoutMs = 5_000): Prom
 }
 
 Deno.test("admin commands create a user and a key, deposit, withdraw and report totals", async () => {
-  await withService(async (t) => {
+  await withTestService(async (t) => {
     const admin = ["--admin-token", ADMIN_TOKEN];
     const user = await cli(t, [...admin, "admin", "create-user"]);
     assert.equal(user.code, 0, user.err);
@@ -105,7 +95,7 @@ Deno.test("admin commands create a user and a key, deposit, withdraw and report 
 });
 
 Deno.test("a resting order is taken by another user; orders, balances, trades, depth and cancel show it", async () => {
-  await withService(async (t) => {
+  await withTestService(async (t) => {
     const alice = await t.user({ BTC: "2" });
     const bob = await t.user({ USDT: "100000" });
 
@@ -187,7 +177,7 @@ Deno.test("a resting order is taken by another user; orders, balances, trades, d
 });
 
 Deno.test("--json prints the answer's data as indented JSON", async () => {
-  await withService(async (t) => {
+  await withTestService(async (t) => {
     const alice = await t.user({ USDT: "1000" });
     const placed = await cli(t, [
       "--json",
@@ -227,7 +217,7 @@ Deno.test("--json prints the answer's data as indented JSON", async () => {
 });
 
 Deno.test("watch prints a trade pushed while it runs, then stops after --count", async () => {
-  await withService(async (t) => {
+  await withTestService(async (t) => {
     const alice = await t.user({ BTC: "1" });
     const bob = await t.user({ USDT: "10000" });
     const c = capture();
@@ -248,7 +238,7 @@ Deno.test("watch prints a trade pushed while it runs, then stops after --count",
 });
 
 Deno.test("watch logs in with the API key for private topics and prints compact JSON", async () => {
-  await withService(async (t) => {
+  await withTestService(async (t) => {
     const alice = await t.user({ BTC: "1" });
     const bob = await t.user({ USDT: "10000" });
     const c = capture();
@@ -281,7 +271,7 @@ Deno.test("watch logs in with the API key for private topics and prints compact 
 });
 
 Deno.test("bad usage exits 2 naming the problem; a server refusal exits 1 with its code", async () => {
-  await withService(async (t) => {
+  await withTestService(async (t) => {
     const poor = await t.user({ USDT: "10" });
 
     const unknown = await cli(t, ["frobnicate"]);

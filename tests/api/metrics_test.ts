@@ -1,7 +1,7 @@
 /** `GET /metrics` over a real socket: Prometheus text with the counters the API keeps. */
 
 import assert from "node:assert/strict";
-import { startTestService } from "./api_fixtures.ts";
+import { withTestService } from "./api_fixtures.ts";
 
 /** The value of the sample line starting with `prefix` (labels included), or undefined. */
 function sample(text: string, prefix: string): number | undefined {
@@ -10,8 +10,7 @@ function sample(text: string, prefix: string): number | undefined {
 }
 
 Deno.test("/metrics counts commands, rejects, requests, WAL fsyncs and subscribers", async () => {
-  const t = await startTestService();
-  try {
+  await withTestService(async (t) => {
     const alice = await t.user({ BTC: "1" });
     const order = { symbol: "BTC_USDT", side: "SELL", type: "LIMIT", price: "50000" };
     assert.equal(
@@ -72,15 +71,11 @@ Deno.test("/metrics counts commands, rejects, requests, WAL fsyncs and subscribe
     const closed = new Promise((r) => (ws.onclose = r));
     ws.close();
     await closed;
-  } finally {
-    await t.stop();
-    await Deno.remove(t.dataDir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("/openapi.json documents the routes with their schemas, and /docs renders it", async () => {
-  const t = await startTestService();
-  try {
+  await withTestService(async (t) => {
     const doc = await (await fetch(`${t.baseUrl}/openapi.json`)).json();
     assert.equal(doc.openapi, "3.1.0");
     const create = doc.paths["/api/v1/create_order"].post;
@@ -99,8 +94,5 @@ Deno.test("/openapi.json documents the routes with their schemas, and /docs rend
     assert.match(html, /<code>\/api\/v1\/create_order<\/code> Place an order/);
     assert.match(html, /<code>time_in_force<\/code> GTC \| IOC \| FOK/);
     assert.match(html, /INSUFFICIENT_BALANCE/);
-  } finally {
-    await t.stop();
-    await Deno.remove(t.dataDir, { recursive: true });
-  }
+  });
 });

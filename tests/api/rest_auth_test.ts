@@ -8,28 +8,15 @@ import assert from "node:assert/strict";
 import { SignedClient, signedHeaders } from "../../api/signed_client.ts";
 import { ApiCode } from "../../api/api_errors.ts";
 import { RejectCode } from "../../domain/reject_codes.ts";
-import { adminRequest, startTestService, type TestService } from "./api_fixtures.ts";
+import { adminRequest, withTestService } from "./api_fixtures.ts";
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
 
-async function withService(
-  fn: (t: TestService) => Promise<void>,
-  opts?: Parameters<typeof startTestService>[0],
-) {
-  const t = await startTestService(opts);
-  try {
-    await fn(t);
-  } finally {
-    await t.stop();
-    await Deno.remove(t.dataDir, { recursive: true });
-  }
-}
-
 const ORDER = { symbol: "BTC_USDT", side: "SELL", type: "LIMIT", price: "50000", qty: "0.1" };
 
 Deno.test("requests without valid credentials are refused and change nothing", async () => {
-  await withService(async (t) => {
+  await withTestService(async (t) => {
     const alice = await t.user({ BTC: "1" });
     const anon = new SignedClient(t.baseUrl);
     const body = JSON.stringify(ORDER);
@@ -101,7 +88,7 @@ Deno.test("requests without valid credentials are refused and change nothing", a
 });
 
 Deno.test("a user sees and cancels only their own orders", async () => {
-  await withService(async (t) => {
+  await withTestService(async (t) => {
     const alice = await t.user({ BTC: "1" });
     const mallory = await t.user({ BTC: "1" });
     const placed = await alice.client.post<Any>("/api/v1/create_order", ORDER);
@@ -124,7 +111,7 @@ Deno.test("a user sees and cancels only their own orders", async () => {
 });
 
 Deno.test("a revoked key stops working at once", async () => {
-  await withService(async (t) => {
+  await withTestService(async (t) => {
     const alice = await t.user({ BTC: "1" });
     assert.equal((await alice.client.get("/api/v1/balances")).code, 0);
     const del = await adminRequest(t, "DELETE", `/admin/v1/api_keys/${alice.apiKey}`);
@@ -138,7 +125,7 @@ Deno.test("a revoked key stops working at once", async () => {
 });
 
 Deno.test("admin endpoints need the admin token", async () => {
-  await withService(async (t) => {
+  await withTestService(async (t) => {
     const anon = new SignedClient(t.baseUrl);
     const none = await anon.post("/admin/v1/users", {});
     assert.equal(none.status, 401);
@@ -164,7 +151,7 @@ Deno.test("admin endpoints need the admin token", async () => {
 });
 
 Deno.test("each API key is rate limited with 429 and Retry-After", async () => {
-  await withService(async (t) => {
+  await withTestService(async (t) => {
     const alice = await t.user({});
     const bob = await t.user({});
     const codes: number[] = [];
@@ -183,7 +170,7 @@ Deno.test("each API key is rate limited with 429 and Retry-After", async () => {
 });
 
 Deno.test("trusted-header mode takes X-User-ID, and only for known users", async () => {
-  await withService(async (t) => {
+  await withTestService(async (t) => {
     const alice = await t.user({ BTC: "1" });
     const res = await fetch(`${t.baseUrl}/api/v1/balances`, {
       headers: { "x-user-id": String(alice.userId) },

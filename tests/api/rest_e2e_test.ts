@@ -6,14 +6,13 @@
 
 import assert from "node:assert/strict";
 import { RejectCode } from "../../domain/reject_codes.ts";
-import { adminRequest, startTestService } from "./api_fixtures.ts";
+import { adminRequest, startTestService, withTestService } from "./api_fixtures.ts";
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
 
 Deno.test("two users trade over REST: fills, balances, order states and history agree", async () => {
-  const t = await startTestService();
-  try {
+  await withTestService(async (t) => {
     const alice = await t.user({ BTC: "2" });
     const bob = await t.user({ USDT: "100000" });
 
@@ -142,15 +141,11 @@ Deno.test("two users trade over REST: fills, balances, order states and history 
     const btc = (totals.data as Any).assets.find((a: Any) => a.asset === "BTC");
     assert.equal(btc.deposited, "2.00000000");
     assert.equal(btc.fees, "0.00040000");
-  } finally {
-    await t.stop();
-    await Deno.remove(t.dataDir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("amend reduces keeping the order, reprices, and market orders by qty and by quote_qty fill", async () => {
-  const t = await startTestService();
-  try {
+  await withTestService(async (t) => {
     const maker = await t.user({ ETH: "50" });
     const taker = await t.user({ USDT: "100000" });
     const a = await maker.client.post<Any>("/api/v1/create_order", {
@@ -194,10 +189,7 @@ Deno.test("amend reduces keeping the order, reprices, and market orders by qty a
     assert.equal(byQuote.data.quote_filled_qty, "5980.000000");
     const depth = await t.admin.get<Any>("/api/v1/depth?symbol=ETH_USDT");
     assert.deepEqual(depth.data.asks, [["2990.00", "5.00000000"]]);
-  } finally {
-    await t.stop();
-    await Deno.remove(t.dataDir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("users, keys, balances and history survive a restart", async () => {
@@ -239,8 +231,7 @@ Deno.test("users, keys, balances and history survive a restart", async () => {
 });
 
 Deno.test("order and trade history page with a cursor, newest first, without repeats", async () => {
-  const t = await startTestService();
-  try {
+  await withTestService(async (t) => {
     const maker = await t.user({ BTC: "1" });
     const taker = await t.user({ USDT: "100000" });
     const ids: number[] = [];
@@ -283,8 +274,5 @@ Deno.test("order and trade history page with a cursor, newest first, without rep
     assert.equal(trades.length, 3);
     assert.deepEqual(trades, [...trades].sort((a, b) => b - a), "newest first");
     assert.equal(new Set(trades).size, 3, "no trade twice");
-  } finally {
-    await t.stop();
-    await Deno.remove(t.dataDir, { recursive: true });
-  }
+  });
 });

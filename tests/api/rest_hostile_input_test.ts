@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { ApiCode } from "../../api/api_errors.ts";
 import { RejectCode } from "../../domain/reject_codes.ts";
-import { startTestService } from "./api_fixtures.ts";
+import { withTestService } from "./api_fixtures.ts";
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
@@ -226,8 +226,7 @@ const CASES: Case[] = [
 ];
 
 Deno.test("hostile inputs get the right status and code and change nothing", async () => {
-  const t = await startTestService();
-  try {
+  await withTestService(async (t) => {
     const alice = await t.user({ BTC: "1", USDT: "1000" });
     const rest = await alice.client.post<Any>("/api/v1/create_order", {
       symbol: "BTC_USDT",
@@ -259,8 +258,5 @@ Deno.test("hostile inputs get the right status and code and change nothing", asy
     const after = await state();
     // Whatever reached the engine and was refused there changed nothing.
     assert.deepEqual({ ...after, seq: 0 }, { ...before, seq: 0 });
-  } finally {
-    await t.stop();
-    await Deno.remove(t.dataDir, { recursive: true });
-  }
+  });
 });

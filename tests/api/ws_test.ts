@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { signatureMatches, signaturePayload, signPayload } from "../../api/signature.ts";
 import { ApiCode } from "../../api/api_errors.ts";
-import { startTestService, type TestService, type TestUser } from "./api_fixtures.ts";
+import { type TestService, type TestUser, withTestService } from "./api_fixtures.ts";
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
@@ -114,20 +114,10 @@ function rnd(seed: number) {
   };
 }
 
-async function withService(fn: (t: TestService) => Promise<void>, opts?: Any) {
-  const t = await startTestService(opts);
-  try {
-    await fn(t);
-  } finally {
-    await t.stop();
-    await Deno.remove(t.dataDir, { recursive: true });
-  }
-}
-
 Deno.test("a local book from the depth snapshot and diffs equals the engine's after a random burst", async () => {
   const seed = Number(Deno.env.get("WS_TEST_SEED") ?? 7);
   console.log(`seed ${seed} (WS_TEST_SEED to replay)`);
-  await withService(async (t) => {
+  await withTestService(async (t) => {
     const users = await Promise.all(
       [0, 1, 2].map(() => t.user({ BTC: "100", USDT: "10000000" })),
     );
@@ -196,7 +186,7 @@ Deno.test("a local book from the depth snapshot and diffs equals the engine's af
 });
 
 Deno.test("private streams reach only their owner, and need a login", async () => {
-  await withService(async (t) => {
+  await withTestService(async (t) => {
     const alice = await t.user({ BTC: "1" });
     const bob = await t.user({ USDT: "100000" });
     const pa = await WsProbe.open(t);
@@ -267,7 +257,7 @@ Deno.test("private streams reach only their owner, and need a login", async () =
 });
 
 Deno.test("bad WebSocket messages get errors and the connection stays usable", async () => {
-  await withService(async (t) => {
+  await withTestService(async (t) => {
     const p = await WsProbe.open(t);
     const cases: [unknown, number][] = [
       ["not json", ApiCode.INVALID_JSON],
@@ -296,7 +286,7 @@ Deno.test("bad WebSocket messages get errors and the connection stays usable", a
 });
 
 Deno.test("a reader that stops reading is cut off, and every command still completes", async () => {
-  await withService(async (t) => {
+  await withTestService(async (t) => {
     const healthy = await WsProbe.open(t);
     healthy.send({ op: "subscribe", args: ["depth.BTC_USDT"] });
     await healthy.next((m) => m.op === "subscribe");
