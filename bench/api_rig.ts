@@ -121,6 +121,12 @@ export interface ServerCounters {
   fsyncShare: number;
   answerMsMean: number;
   httpMsMean: number;
+  /** Share of answers (command in to answer out) and of HTTP requests over 5 ms. */
+  answerOver5Ms: number;
+  httpOver5Ms: number;
+  /** Share of WAL fsyncs over 1 ms and over 5 ms. */
+  fsyncOver1Ms: number;
+  fsyncOver5Ms: number;
   pushPublished: number;
   pushCutOff: number;
 }
@@ -214,6 +220,14 @@ function counters(
       d("exchange_command_answer_seconds_count"),
     httpMsMean: (1000 * d("exchange_http_request_duration_seconds_sum")) /
       d("exchange_http_request_duration_seconds_count"),
+    answerOver5Ms: 1 -
+      d('exchange_command_answer_seconds_bucket{le="0.005"}') /
+        d("exchange_command_answer_seconds_count"),
+    httpOver5Ms: 1 -
+      d('exchange_http_request_duration_seconds_bucket{le="0.005"}') /
+        d("exchange_http_request_duration_seconds_count"),
+    fsyncOver1Ms: 1 - d('exchange_wal_fsync_seconds_bucket{le="0.001"}') / batches,
+    fsyncOver5Ms: 1 - d('exchange_wal_fsync_seconds_bucket{le="0.005"}') / batches,
     pushPublished: d("exchange_push_published_total"),
     pushCutOff: d("exchange_push_cut_off_total"),
   };

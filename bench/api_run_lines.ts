@@ -51,7 +51,11 @@ export class RunLines {
       s.fsyncMsMean.toFixed(2)
     } ms mean (${(100 * s.fsyncShare).toFixed(0)} % of the time); server answer ${
       s.answerMsMean.toFixed(2)
-    } ms mean, HTTP ${s.httpMsMean.toFixed(2)} ms mean`;
+    } ms mean, HTTP ${s.httpMsMean.toFixed(2)} ms mean; over 5 ms: answers ${
+      (100 * s.answerOver5Ms).toFixed(2)
+    } %, HTTP ${(100 * s.httpOver5Ms).toFixed(2)} %; fsyncs over 1 ms ${
+      (100 * s.fsyncOver1Ms).toFixed(2)
+    } %, over 5 ms ${(100 * s.fsyncOver5Ms).toFixed(2)} %`;
   }
 
   /** With --diagnose: the server's GC pauses and event-loop stalls over the run. */

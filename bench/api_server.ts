@@ -80,6 +80,8 @@ if (import.meta.main) {
     } else if (op === "profile-stop" && profiler !== undefined) {
       const profile = await profiler.stop();
       profiler = undefined;
+      const rawPath = Deno.env.get("API_BENCH_PROFILE_FILE");
+      if (rawPath) await Deno.writeTextFile(rawPath, JSON.stringify(profile));
       writeLine({
         summary: summarizeProfile(profile, REPO_ROOT, ["api/", "actors/", "persistence/"], 25),
       });
