@@ -9,6 +9,8 @@ import { Exchange } from "../actors/exchange.ts";
 import type { Logger } from "../actors/actor.ts";
 import { installShutdownSignals } from "../actors/shutdown_signals.ts";
 import { SqliteWorkerStore } from "../persistence/sqlite_worker_store.ts";
+import type { StoragePort } from "../persistence/storage_port.ts";
+import { TdengineStore } from "../persistence/tdengine_store.ts";
 import type { ApiDeps } from "./api_context.ts";
 import { buildApp } from "./app.ts";
 import { loadOrCreateAdminToken } from "./admin_token.ts";
@@ -24,6 +26,22 @@ export const DEMO_FUNDS: Record<string, string> = {
   ETH: "100",
   USDT: "1000000",
 };
+
+/** The configured store, not yet initialised (the exchange does that as it opens). */
+function openStore(config: ServiceConfig, logger: Logger, workerUrl?: string): StoragePort {
+  if (config.storage.kind === "tdengine") {
+    const store = new TdengineStore({
+      url: config.storage.url,
+      database: config.storage.database,
+      logger,
+    });
+    logger.info(`Store: TDengine at ${store.location} (REST)`);
+    return store;
+  }
+  const path = `${config.dataDir}/exchange.db`;
+  logger.info(`Store: SQLite at ${path}`);
+  return new SqliteWorkerStore({ path, workerUrl });
+}
 
 /** A started service: its address, and how to stop it. */
 export interface RunningService {
@@ -60,10 +78,7 @@ export async function startService(
     dataDir: config.dataDir,
     assets: config.assets,
     symbols: config.symbols,
-    store: new SqliteWorkerStore({
-      path: `${config.dataDir}/exchange.db`,
-      workerUrl: opts.storeWorkerUrl,
-    }),
+    store: openStore(config, logger, opts.storeWorkerUrl),
     logger,
   });
   const markets = new MarketIndex(exchange.markets, exchange.assets);

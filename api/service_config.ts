@@ -8,6 +8,8 @@
 import { parseUnits } from "../domain/decimal.ts";
 import type { AssetSpec, SymbolSpec } from "../domain/market_config.ts";
 import { STP_MODES, type StpMode } from "../domain/types.ts";
+import { parseTdengineUrl } from "../persistence/tdengine_rest.ts";
+import { checkDatabaseName, DEFAULT_TDENGINE_DATABASE } from "../persistence/tdengine_sql.ts";
 
 export type AuthMode = "signed" | "trusted-header";
 
@@ -32,12 +34,18 @@ export interface ServiceConfig {
   adminToken?: string;
   /** Create two funded demo users with API keys on the first start. */
   demo: boolean;
-  storage: "sqlite";
+  /** Where orders, trades, balances and candles are stored for history queries. */
+  storage: StorageConfig;
   /** Largest request body accepted, in bytes. */
   maxBodyBytes: number;
   /** The file the configuration came from, if any (for the start log). */
   configFile?: string;
 }
+
+/** The embedded SQLite file under the data dir, or a TDengine reached over REST. */
+export type StorageConfig =
+  | { kind: "sqlite" }
+  | { kind: "tdengine"; url: string; database: string };
 
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_HOST = "127.0.0.1";
@@ -121,7 +129,9 @@ Options (flags override environment variables, which override the config file):
   --admin-token TOKEN    admin bearer token (ADMIN_TOKEN; default: created in the data dir)
   --auth MODE            signed (default) or trusted-header (X-User-ID, for trusted networks only)
   --no-demo              do not create the funded demo users on the first start
-  --storage sqlite       storage backend (only sqlite here)
+  --store KIND           sqlite (default: ./data/exchange.db) or tdengine (EXCHANGE_STORE)
+  --tdengine-url URL     taosAdapter REST address, http://user:password@host:6041 (TDENGINE_URL)
+  --tdengine-db NAME     TDengine database (TDENGINE_DB; default ${DEFAULT_TDENGINE_DATABASE})
 `;
 
 /** A configuration error: the service does not start, and says why. */
@@ -148,14 +158,12 @@ export async function loadServiceConfig(
       `auth mode must be "signed" or "trusted-header", received ${JSON.stringify(authMode)}`,
     );
   }
-  const storage = flags.get("storage") ?? fromFile.storage ?? "sqlite";
-  if (storage !== "sqlite") {
-    throw new ConfigError(
-      `storage must be "sqlite" (the only backend available here), received ${
-        JSON.stringify(storage)
-      }`,
-    );
-  }
+  const storage = storageFrom(
+    flags.get("store") ?? flags.get("storage") ?? env.EXCHANGE_STORE ?? fromFile.store ??
+      fromFile.storage ?? "sqlite",
+    flags.get("tdengine-url") ?? env.TDENGINE_URL ?? fromFile.tdengine_url,
+    flags.get("tdengine-db") ?? env.TDENGINE_DB ?? fromFile.tdengine_db,
+  );
   const { assets, symbols } = marketsFrom(
     fromFile.assets === undefined ? DEFAULT_ASSETS : arrayOf(fromFile.assets, "assets"),
     fromFile.symbols === undefined ? DEFAULT_SYMBOLS : arrayOf(fromFile.symbols, "symbols"),
@@ -188,7 +196,7 @@ export async function loadServiceConfig(
     },
     adminToken: adminToken === "" ? undefined : adminToken,
     demo: !flags.has("no-demo") && fromFile.demo !== false,
-    storage: "sqlite",
+    storage,
     maxBodyBytes: intIn(
       fromFile.max_body_bytes ?? DEFAULT_MAX_BODY_BYTES,
       "max_body_bytes",
@@ -207,8 +215,32 @@ const VALUE_FLAGS = new Set([
   "admin-token",
   "auth",
   "storage",
+  "store",
+  "tdengine-url",
+  "tdengine-db",
 ]);
 const SWITCH_FLAGS = new Set(["no-demo"]);
+
+/** The storage backend; throws ConfigError for an unknown kind or a bad TDengine setting. */
+function storageFrom(kind: unknown, url: unknown, database: unknown): StorageConfig {
+  if (kind === "sqlite") return { kind };
+  if (kind !== "tdengine") {
+    throw new ConfigError(`store must be "sqlite" or "tdengine", received ${JSON.stringify(kind)}`);
+  }
+  if (url === undefined || url === "") {
+    throw new ConfigError(
+      "store tdengine needs its address: --tdengine-url http://root:taosdata@host:6041 (or TDENGINE_URL)",
+    );
+  }
+  const db = database ?? DEFAULT_TDENGINE_DATABASE;
+  try {
+    parseTdengineUrl(stringOf(url, "tdengine url"));
+    checkDatabaseName(stringOf(db, "tdengine database"));
+  } catch (e) {
+    throw new ConfigError(e instanceof Error ? e.message : String(e));
+  }
+  return { kind, url: url as string, database: db as string };
+}
 
 function parseFlags(args: readonly string[]): Map<string, string> {
   const flags = new Map<string, string>();

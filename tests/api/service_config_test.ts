@@ -27,6 +27,28 @@ Deno.test("defaults: 127.0.0.1:8080, ./data, signed auth, BTC_USDT and ETH_USDT"
   assert.equal(btc.makerFeePpm, 1_000);
 });
 
+Deno.test("store: SQLite by default; TDengine from flags, environment or file", async () => {
+  assert.deepEqual((await loadServiceConfig([], {})).storage, { kind: "sqlite" });
+  const url = "http://root:taosdata@tdengine.local:6041";
+  assert.deepEqual(
+    (await loadServiceConfig(["--store", "tdengine", "--tdengine-url", url], {})).storage,
+    { kind: "tdengine", url, database: "trading" },
+  );
+  assert.deepEqual(
+    (await loadServiceConfig([], {
+      EXCHANGE_STORE: "tdengine",
+      TDENGINE_URL: url,
+      TDENGINE_DB: "ex",
+    }))
+      .storage,
+    { kind: "tdengine", url, database: "ex" },
+  );
+  await withConfigFile({ store: "tdengine", tdengine_url: url }, async (path) => {
+    const c = await loadServiceConfig(["--config", path, "--tdengine-db", "db2"], {});
+    assert.deepEqual(c.storage, { kind: "tdengine", url, database: "db2" });
+  });
+});
+
 Deno.test("flags override the environment, which overrides the file", async () => {
   await withConfigFile({ port: 1111, host: "0.0.0.0", data_dir: "/file" }, async (file) => {
     const fromFile = await loadServiceConfig(["--config", file], {});
@@ -90,7 +112,18 @@ Deno.test("a bad configuration is refused with a message naming the field and va
   );
   await refused([], { EXCHANGE_PORT: "http" }, /port must be an integer/);
   await refused(["--auth", "none"], {}, /auth mode must be "signed" or "trusted-header"/);
-  await refused(["--storage", "tdengine"], {}, /storage must be "sqlite"/);
+  await refused(["--store", "mongo"], {}, /store must be "sqlite" or "tdengine", received "mongo"/);
+  await refused(["--store", "tdengine"], {}, /store tdengine needs its address: --tdengine-url/);
+  await refused(
+    ["--store", "tdengine", "--tdengine-url", "h:6041"],
+    {},
+    /Invalid TDengine URL: .*received "h:6041"/,
+  );
+  await refused(
+    ["--store", "tdengine", "--tdengine-db", "x-y"],
+    { TDENGINE_URL: "http://h:6041" },
+    /Invalid TDengine database name/,
+  );
   await refused(["--colour"], {}, /unknown option "--colour"/);
   await refused(["--port"], {}, /--port needs a value/);
   await refused(["--config", "/nonexistent/x.json"], {}, /cannot read the config file/);

@@ -13,8 +13,12 @@ import type {
   WriteBatch,
 } from "../../persistence/storage_port.ts";
 
-/** 2023-11-14T22:13:20Z: a round time the fixtures count from. */
-export const T0_MS = 1_700_000_000_000;
+const DAY_MS = 86_400_000;
+/**
+ * The time the fixtures count from: midnight UTC a day before the run. Recent, since
+ * TDengine refuses rows older than the database's KEEP (365 days) and far in the future.
+ */
+export const T0_MS = Math.floor(Date.now() / DAY_MS) * DAY_MS - DAY_MS;
 export const MAX = Number.MAX_SAFE_INTEGER;
 /** Most pages a walk reads before it fails (a cursor that never ends). */
 const MAX_PAGES = 1_000;
