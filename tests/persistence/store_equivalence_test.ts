@@ -21,7 +21,6 @@ import type {
   HistoryQuery,
   OrderRow,
   StoragePort,
-  TradeRow,
   WriteBatch,
 } from "../../persistence/storage_port.ts";
 import type { OrderStatus } from "../../domain/types.ts";
