@@ -118,7 +118,8 @@ export class TdengineStore implements StoragePort {
   /** A database that existed before with another precision would misread every time. */
   async #checkDatabase(): Promise<void> {
     const r = await this.#client.exec(
-      "SELECT `precision`, wal_level, wal_fsync_period FROM information_schema.ins_databases " +
+      // These column names are keywords: TDengine wants them quoted with backticks.
+      "SELECT `precision`, `wal_level`, `wal_fsync_period` FROM information_schema.ins_databases " +
         `WHERE name = '${this.database}'`,
     );
     const row = r.rows[0];
