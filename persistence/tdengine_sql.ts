@@ -68,6 +68,22 @@ export function schemaStatements(
 }
 
 /**
+ * The super table a CREATE STABLE statement makes and its columns then tags, in order,
+ * as `DESCRIBE <table>` lists them. Throws a RangeError for another kind of statement.
+ */
+export function stableShape(statement: string): { table: string; fields: string[] } {
+  const m = /^CREATE STABLE IF NOT EXISTS (\w+) \(([^]*?)\)\s*TAGS \(([^]*)\)$/.exec(statement);
+  if (m === null) throw new RangeError(`Not a CREATE STABLE statement: ${statement.slice(0, 60)}`);
+  const names = (list: string) => list.split(",").map((c) => c.trim().split(/\s+/)[0]);
+  return { table: m[1], fields: [...names(m[2]), ...names(m[3])] };
+}
+
+/** `DESCRIBE <table>`: one row per column and tag, `field` first. */
+export function describeSql(table: string): string {
+  return `DESCRIBE ${table}`;
+}
+
+/**
  * A TDengine string literal: single-quoted, with backslash, quotes, newline, carriage
  * return and tab escaped (the escapes TDengine documents). Other control characters
  * cannot be written safely and are refused with a RangeError.

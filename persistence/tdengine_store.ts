@@ -27,6 +27,7 @@ import {
   checkDatabaseName,
   DEFAULT_MAX_STATEMENT_BYTES,
   DEFAULT_TDENGINE_DATABASE,
+  describeSql,
   insertStatements,
   lastTradeIdSql,
   ORDER_TYPE_CODES,
@@ -35,6 +36,7 @@ import {
   publicTradesSql,
   schemaStatements,
   SIDE_CODES,
+  stableShape,
   STATUS_CODES,
   TIME_IN_FORCE_CODES,
   userTradesPageSql,
@@ -111,8 +113,28 @@ export class TdengineStore implements StoragePort {
           cause: e,
         });
       }
+      await this.#checkShape(sql);
     }
     this.#open = true;
+  }
+
+  /**
+   * CREATE STABLE IF NOT EXISTS leaves a table of the same name alone: one made by the
+   * seed (the default database name is the seed's) has other columns, and every write
+   * would fail. Say so at start instead.
+   */
+  async #checkShape(createStable: string): Promise<void> {
+    const { table, fields } = stableShape(createStable);
+    const r = await this.#client.exec(describeSql(table), this.database);
+    const field = r.columns.findIndex((c) => c.name === "field");
+    const found = r.rows.map((row) => String(row[field < 0 ? 0 : field]));
+    if (found.join(",") !== fields.join(",")) {
+      throw new Error(
+        `Cannot open the TDengine store: super table ${table} in ${this.location} has the columns ` +
+          `(${found.join(", ")}), this exchange writes (${fields.join(", ")}). ` +
+          `It was made by another program or version: use another database (--tdengine-db).`,
+      );
+    }
   }
 
   /** A database that existed before with another precision would misread every time. */

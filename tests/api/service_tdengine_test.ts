@@ -13,8 +13,8 @@ import { TRADE_COLUMNS } from "../../persistence/tdengine_sql.ts";
 import {
   affectedRows,
   closedUrl,
-  databaseSettings,
   queryAnswer,
+  schemaAnswer,
   startFakeTaosAdapter,
   type TaosRequest,
 } from "../persistence/fake_taosadapter.ts";
@@ -58,7 +58,8 @@ Deno.test("service: with TDengine, trades are INSERTed there and history is read
     ] ?? 0
   );
   const fake = await startFakeTaosAdapter((req: TaosRequest) => {
-    if (req.sql.includes("information_schema.ins_databases")) return databaseSettings();
+    const schema = schemaAnswer(req);
+    if (schema !== undefined) return schema;
     if (req.sql.startsWith("SELECT MAX(trade_id)")) {
       return queryAnswer([["trade_id", "BIGINT UNSIGNED", 8]], "[[null]]");
     }

@@ -4,6 +4,9 @@
  * returns, typically a body copied from TDengine's documentation.
  */
 
+import SCHEMA_SQL from "../../sql/tdengine.sql" with { type: "text" };
+import { schemaStatements, stableShape } from "../../persistence/tdengine_sql.ts";
+
 export interface TaosRequest {
   path: string;
   authorization: string | null;
@@ -56,6 +59,44 @@ export function databaseSettings(precision = "us", walLevel = 2, fsyncMs = 0): T
     [["precision", "VARCHAR", 2], ["wal_level", "TINYINT", 1], ["wal_fsync_period", "INT", 4]],
     JSON.stringify([[precision, walLevel, fsyncMs]]),
   );
+}
+
+/** The fields of each super table of sql/tdengine.sql, by table name. */
+const SCHEMA_FIELDS = new Map(
+  schemaStatements(SCHEMA_SQL, "trading").tables.map((t) => {
+    const { table, fields } = stableShape(t);
+    return [table, fields] as const;
+  }),
+);
+
+/**
+ * The answer to `DESCRIBE <table>` for a table made by sql/tdengine.sql (or with the
+ * `fields` given): one row per field, as TDengine lists them.
+ */
+export function describeAnswer(table: string, fields = SCHEMA_FIELDS.get(table) ?? []): TaosAnswer {
+  return queryAnswer(
+    [["field", "VARCHAR", 64], ["type", "VARCHAR", 32], ["length", "INT", 4], [
+      "note",
+      "VARCHAR",
+      16,
+    ]],
+    JSON.stringify(fields.map((f) => [f, "BIGINT UNSIGNED", 8, ""])),
+  );
+}
+
+/**
+ * Answers what a fresh TDengine answers while the store sets its schema up (CREATE,
+ * the database settings, DESCRIBE), or undefined for any other statement.
+ */
+export function schemaAnswer(
+  req: TaosRequest,
+  settings = databaseSettings(),
+): TaosAnswer | undefined {
+  if (req.sql.startsWith("CREATE ")) return affectedRows(0);
+  if (req.sql.includes("information_schema.ins_databases")) return settings;
+  const d = /^DESCRIBE (\w+)$/.exec(req.sql);
+  if (d !== null) return describeAnswer(d[1]);
+  return undefined;
 }
 
 /** Starts the fake; `handler` answers each request (it may throw to drop the connection). */

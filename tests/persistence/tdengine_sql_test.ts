@@ -17,6 +17,7 @@ import {
   publicTradesSql,
   schemaStatements,
   sqlString,
+  stableShape,
   userTradesPageSql,
   usTimestamp,
 } from "../../persistence/tdengine_sql.ts";
@@ -53,6 +54,22 @@ Deno.test("tdengine schema: the seed's database with durable fsync, then four su
   assert.match(tables[2], /TAGS \(user_id BIGINT UNSIGNED, asset_id INT UNSIGNED\)$/);
   assert.match(tables[3], /TAGS \(symbol_id INT UNSIGNED, intv VARCHAR\(4\)\)$/);
   for (const t of tables) assert.ok(!t.includes("--"), `a comment survived in ${t}`);
+});
+
+Deno.test("tdengine schema: each super table's columns then tags, as DESCRIBE lists them", () => {
+  const shapes = schemaStatements(SCHEMA_SQL, "trading").tables.map(stableShape);
+  assert.deepEqual(shapes.map((s) => s.table), ["orders", "trades", "balances", "candles"]);
+  assert.deepEqual(shapes[2].fields, [
+    "ts",
+    "version",
+    "avail",
+    "frozen",
+    "ts_ms",
+    "user_id",
+    "asset_id",
+  ]);
+  assert.equal(shapes[0].fields.length, 18);
+  assert.throws(() => stableShape("CREATE DATABASE x"), RangeError);
 });
 
 Deno.test("tdengine schema: the database name is configurable and must be an identifier", () => {

@@ -15,8 +15,10 @@ import {
   affectedRows,
   closedUrl,
   databaseSettings,
+  describeAnswer,
   type FakeTaosAdapter,
   queryAnswer,
+  schemaAnswer,
   startFakeTaosAdapter,
   type TaosAnswer,
   taosError,
@@ -53,11 +55,7 @@ function schemaThen(
   rest: (req: TaosRequest) => TaosAnswer,
   settings: TaosAnswer = databaseSettings(),
 ): (req: TaosRequest) => TaosAnswer {
-  return (req) => {
-    if (req.sql.startsWith("CREATE ")) return affectedRows(0);
-    if (req.sql.includes("information_schema.ins_databases")) return settings;
-    return rest(req);
-  };
+  return (req) => schemaAnswer(req, settings) ?? rest(req);
 }
 
 async function withStore(
@@ -90,9 +88,13 @@ Deno.test("tdengine store: init creates the database, checks it, then the super 
         ["/rest/sql", "CREATE DATABASE IF NOT EXISTS ex"],
         ["/rest/sql", "SELECT `precision`"],
         ["/rest/sql/ex", "CREATE STABLE IF NOT EXISTS orders"],
+        ["/rest/sql/ex", "DESCRIBE orders"],
         ["/rest/sql/ex", "CREATE STABLE IF NOT EXISTS trades"],
+        ["/rest/sql/ex", "DESCRIBE trades"],
         ["/rest/sql/ex", "CREATE STABLE IF NOT EXISTS balances"],
+        ["/rest/sql/ex", "DESCRIBE balances"],
         ["/rest/sql/ex", "CREATE STABLE IF NOT EXISTS candles"],
+        ["/rest/sql/ex", "DESCRIBE candles"],
       ],
     );
     assert.match(fake.requests[1].sql, /WHERE name = 'ex'$/);
@@ -133,6 +135,32 @@ Deno.test("tdengine store: init says clearly when TDengine is unreachable", asyn
       new RegExp(`TDengine is unreachable at ${url} \\(is taosAdapter running`),
     );
     return true;
+  });
+});
+
+Deno.test("tdengine store: a super table of another shape (the seed's) is refused at init", async () => {
+  const seedOrders = [
+    "ts",
+    "order_id",
+    "user_id",
+    "side",
+    "order_type",
+    "price",
+    "qty",
+    "filled_qty",
+    "status",
+    "cid",
+    "symbol_id",
+  ];
+  const handler = (req: TaosRequest) =>
+    req.sql === "DESCRIBE orders"
+      ? describeAnswer("orders", seedOrders)
+      : schemaThen(() => affectedRows(0))(req);
+  await withStore(handler, async (store) => {
+    await assert.rejects(
+      store.init(),
+      /super table orders in .*\/ex has the columns \(ts, order_id, user_id, .*\), this exchange writes \(ts, row_key, order_id, version,.*use another database \(--tdengine-db\)/,
+    );
   });
 });
 
