@@ -36,6 +36,7 @@ import { SnapshotStore } from "../persistence/snapshot_store.ts";
 import type { CandleRow, OrderRow, StoragePort } from "../persistence/storage_port.ts";
 import { candleKey, candleRow } from "../domain/kline.ts";
 import type { KlineInterval } from "../domain/kline_intervals.ts";
+import { readCandles } from "./candle_window.ts";
 import { WalWriter } from "../persistence/wal_writer.ts";
 import type { FsPort } from "../persistence/fs_port.ts";
 import type { Logger } from "./actor.ts";
@@ -451,24 +452,24 @@ export class Exchange {
     return this.core.kline.currentAll(symbolId);
   }
 
-  /**
-   * Candles of one interval with open time in [startMs, endMs], oldest first: the store's,
-   * with the candle in progress taking the place of its stored (possibly older) copy.
-   */
-  async candles(
+  /** Candles of one interval, oldest first, selected as actors/candle_window.ts says. */
+  candles(
     symbolId: number,
     interval: KlineInterval,
-    startMs: number,
-    endMs: number,
+    startMs: number | undefined,
+    endMs: number | undefined,
     limit: number,
+    nowMs: number = this.core.clock.now(),
   ): Promise<CandleRow[]> {
-    const stored = await this.core.store.candles(symbolId, interval, startMs, endMs, limit);
     const live = this.core.kline.current(symbolId, interval);
-    if (live === undefined || live.openMs < startMs || live.openMs > endMs) return stored;
-    const rows = stored.filter((c) => c.openMs !== live.openMs);
-    rows.push(candleRow(live));
-    rows.sort((a, b) => a.openMs - b.openMs);
-    return rows.slice(-limit);
+    return readCandles(this.core.store, live === undefined ? undefined : candleRow(live), {
+      symbolId,
+      interval,
+      startMs,
+      endMs,
+      limit,
+      nowMs,
+    });
   }
 
   /**

@@ -28,6 +28,7 @@ import { ReplayGuard } from "./replay_guard.ts";
 import { adminAuth, userAuth } from "./request_auth.ts";
 import { DEFAULT_WS_LIMITS, type WsLimits } from "./ws_connection.ts";
 import { wsHandler } from "./ws_route.ts";
+import { addBinanceApi } from "./binance/binance_api.ts";
 
 /** The Hono app serving the exchange's HTTP API. */
 export function buildApp(
@@ -110,6 +111,8 @@ export function buildApp(
   app.doc31("/openapi.json", docConfig);
   let docsHtml: string | undefined;
   app.get("/docs", (c) => c.html(docsHtml ??= renderDocsPage(app.getOpenAPI31Document(docConfig))));
+
+  addBinanceApi(app, deps, wsLimits);
 
   app.notFound((c) =>
     c.json(

@@ -93,9 +93,10 @@ export function addMarketRoutes(app: OpenAPIHono<ApiEnv>, deps: ApiDeps): void {
     const rows = await deps.exchange.candles(
       m.spec.id,
       q.interval,
-      timeParam(q.start_time, "start_time") ?? 0,
-      timeParam(q.end_time, "end_time") ?? now,
+      timeParam(q.start_time, "start_time"),
+      timeParam(q.end_time, "end_time"),
       intParam(q.limit, "limit", 1, MAX_QUERY_ROWS, 500),
+      now,
     );
     return c.json(
       ok({

@@ -94,3 +94,16 @@ export function intervalNextOpenMs(interval: KlineInterval, openMs: number): num
   const d = new Date(openMs);
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
 }
+
+/**
+ * Open time (ms) of the candle `n` intervals before the one opening at `openMs` (a
+ * boundary of `interval`), never below the epoch.
+ */
+export function intervalsBeforeMs(interval: KlineInterval, openMs: number, n: number): number {
+  if (interval === "1M") {
+    const d = new Date(openMs);
+    return Math.max(0, Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - n, 1));
+  }
+  const sizeMs = intervalNextOpenMs(interval, openMs) - openMs;
+  return Math.max(0, openMs - n * sizeMs);
+}

@@ -200,3 +200,50 @@ Deno.test("a failed fsync stops intake, acknowledges nothing undurable, and shut
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("candles without a start are the latest `limit` intervals; with one, the first", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "exchange_candles_" });
+  try {
+    const t0 = Date.UTC(2026, 0, 5, 10, 0);
+    const store = new SqliteStore({ path: `${dir}/exchange.db` });
+    await store.init();
+    const candle = (i: number) => ({
+      symbolId: 0,
+      interval: "1m",
+      openMs: t0 + i * 60_000,
+      closeMs: t0 + (i + 1) * 60_000 - 1,
+      openTicks: 100 + i,
+      highTicks: 100 + i,
+      lowTicks: 100 + i,
+      closeTicks: 100 + i,
+      baseVolumeUnits: 1,
+      quoteVolumeUnits: 1,
+      trades: 1,
+      takerBuyBaseUnits: 0,
+      takerBuyQuoteUnits: 0,
+      closed: true,
+    });
+    await store.write({
+      orders: [],
+      trades: [],
+      balances: [],
+      candles: [0, 1, 2, 3, 4, 5].map(candle),
+    });
+    await store.close();
+    const ex = await open(dir);
+    const opens = (rows: { openMs: number }[]) => rows.map((r) => (r.openMs - t0) / 60_000);
+    assert.deepEqual(opens(await ex.candles(0, "1m", undefined, t0 + 5 * 60_000 + 30_000, 3)), [
+      3,
+      4,
+      5,
+    ]);
+    assert.deepEqual(opens(await ex.candles(0, "1m", undefined, t0 + 4 * 60_000, 2)), [3, 4]);
+    assert.deepEqual(opens(await ex.candles(0, "1m", t0, undefined, 3)), [0, 1, 2]);
+    assert.deepEqual(opens(await ex.candles(0, "1m", t0 + 60_000, t0 + 2 * 60_000, 10)), [1, 2]);
+    // Without start or end, the window ends now: these candles are long past.
+    assert.deepEqual(await ex.candles(0, "1m", undefined, undefined, 3), []);
+    await ex.stop();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
