@@ -13,13 +13,13 @@
  *   ORDER     orderId userId symbolId side status price qty filled remaining quoteFilled cid reason
  *             orderType tif createdMs
  *   TRADE     tradeId symbolId price qty quote takerSide makerOrder takerOrder makerUser takerUser buyerFee sellerFee
- *   BALANCE   userId assetId available frozen
+ *   BALANCE   userId assetId available frozen transfer
  *   BOOK      symbolId updateId side price qty
  * Strings (cid, message) are indexes into `strings`, -1 for null; enums are indexes into
  * the constant tables below; a missing order id is -1.
  */
 
-import type { CommandRejected, EngineEvent } from "./events.ts";
+import type { BalanceChanged, CommandRejected, EngineEvent } from "./events.ts";
 import { RejectCode, type RejectReason } from "./reject_codes.ts";
 import type { EndReason, OrderStatus, OrderType, Side, StpMode, TimeInForce } from "./types.ts";
 import { STP_MODES } from "./types.ts";
@@ -30,6 +30,8 @@ export const EV_ORDER = 3;
 export const EV_TRADE = 4;
 export const EV_BALANCE = 5;
 export const EV_BOOK = 6;
+/** Doubles of a BALANCE record (type, user, asset, available, frozen, transfer). */
+export const BALANCE_RECORD_LENGTH = 6;
 
 const SIDES: readonly Side[] = ["BUY", "SELL"];
 const TYPES: readonly OrderType[] = ["LIMIT", "MARKET"];
@@ -224,14 +226,25 @@ export class EventBuffer {
     f[at + 12] = sellerFeeUnits;
   }
 
-  balance(userId: number, assetId: number, availableUnits: number, frozenUnits: number): void {
-    const at = this.reserve(5);
+  /**
+   * A balance after a change; `transferUnits` is the amount a deposit (positive) or a
+   * withdrawal (negative) moved, 0 for every other change.
+   */
+  balance(
+    userId: number,
+    assetId: number,
+    availableUnits: number,
+    frozenUnits: number,
+    transferUnits = 0,
+  ): void {
+    const at = this.reserve(BALANCE_RECORD_LENGTH);
     const f = this.f;
     f[at] = EV_BALANCE;
     f[at + 1] = userId;
     f[at + 2] = assetId;
     f[at + 3] = availableUnits;
     f[at + 4] = frozenUnits;
+    f[at + 5] = transferUnits;
   }
 
   book(
@@ -263,7 +276,7 @@ export class EventBuffer {
       case EV_TRADE:
         return 13;
       case EV_BALANCE:
-        return 5;
+        return BALANCE_RECORD_LENGTH;
       case EV_BOOK:
         return 6;
     }
@@ -355,15 +368,18 @@ export class EventBuffer {
             sellerFeeUnits: f[at + 12],
           });
           break;
-        case EV_BALANCE:
-          out.push({
+        case EV_BALANCE: {
+          const e: BalanceChanged = {
             type: "balance",
             userId: f[at + 1],
             assetId: f[at + 2],
             availableUnits: f[at + 3],
             frozenUnits: f[at + 4],
-          });
+          };
+          if (f[at + 5] !== 0) e.transferUnits = f[at + 5];
+          out.push(e);
           break;
+        }
         case EV_BOOK:
           out.push({
             type: "book",

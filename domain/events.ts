@@ -88,6 +88,8 @@ export interface BalanceChanged {
   assetId: number;
   availableUnits: number;
   frozenUnits: number;
+  /** Present for a deposit (positive) or a withdrawal (negative): the amount moved. */
+  transferUnits?: number;
 }
 
 /** The aggregate quantity at one price level after a change (0: the level is gone). */

@@ -151,7 +151,7 @@ export class Risk implements SettlementSink {
   applyDeposit(c: Deposit): void {
     const acct = this.ledger.open(c.userId);
     this.ledger.deposit(acct, c.assetId, c.amountUnits);
-    this.emitBalance(acct, c.assetId);
+    this.emitBalance(acct, c.assetId, c.amountUnits);
   }
 
   /** Debits a withdrawal from available; emits the balance (or a rejection). */
@@ -178,7 +178,7 @@ export class Risk implements SettlementSink {
     const acct = this.ledger.find(c.userId);
     if (acct === undefined) fail(`accepted withdrawal of user ${c.userId} without an account`);
     this.ledger.withdraw(acct, c.assetId, c.amountUnits);
-    this.emitBalance(acct, c.assetId);
+    this.emitBalance(acct, c.assetId, -c.amountUnits);
   }
 
   /** Emits the rejection and returns true if the transfer is malformed. */
@@ -907,8 +907,15 @@ export class Risk implements SettlementSink {
 
   // ---------------------------------------------------------------- events
 
-  private emitBalance(acct: Account, assetId: number): void {
-    this.out.balance(acct.userId, assetId, acct.available[assetId], acct.frozen[assetId]);
+  /** `transferUnits`: what a deposit (+) or withdrawal (-) moved; 0 for other changes. */
+  private emitBalance(acct: Account, assetId: number, transferUnits = 0): void {
+    this.out.balance(
+      acct.userId,
+      assetId,
+      acct.available[assetId],
+      acct.frozen[assetId],
+      transferUnits,
+    );
   }
 
   private rejectPlaceNull(c: PlaceOrder, reason: RejectReason, message: string): null {

@@ -6,7 +6,13 @@
 
 import type { CancelOrder, Command, PlaceOrder } from "../domain/commands.ts";
 import { Engine } from "../domain/engine.ts";
-import { EV_BALANCE, EV_REJECTED, EV_TRADE, EventBuffer } from "../domain/event_buffer.ts";
+import {
+  BALANCE_RECORD_LENGTH,
+  EV_BALANCE,
+  EV_REJECTED,
+  EV_TRADE,
+  EventBuffer,
+} from "../domain/event_buffer.ts";
 import { MAX_UNITS } from "../domain/limits.ts";
 import { RejectCode } from "../domain/reject_codes.ts";
 import { BalanceVersions } from "./balance_versions.ts";
@@ -24,7 +30,7 @@ const REASON_BY_CODE = new Map<number, string>(
 const REJECTED_CODE = 2;
 const BALANCE_USER = 1;
 const BALANCE_ASSET = 2;
-const BALANCE_LENGTH = 5;
+const BALANCE_LENGTH = BALANCE_RECORD_LENGTH;
 const TRADE_LENGTH = 13;
 
 /** What the run did, by kind of command. */

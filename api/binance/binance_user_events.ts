@@ -12,9 +12,9 @@
  * - An order ending without a fill in that update is reported `CANCELED`, `EXPIRED` or
  *   `REJECTED`; a resting order that changed without a fill (an amend) `REPLACED`.
  * - Balance changes in a row (one command's, or a few commands' delivered together) are
- *   one `outboundAccountPosition` listing the assets that changed. Deposits and
- *   withdrawals are not told apart from other balance changes in the change log, so no
- *   `balanceUpdate` is sent.
+ *   one `outboundAccountPosition` listing the assets that changed. A deposit or a
+ *   withdrawal (a balance change carrying `transferUnits`) is first told as a
+ *   `balanceUpdate` with the signed amount, as Binance does.
  * - A command the engine refuses (a `rejected` entry) makes no event: its sender has the
  *   error in the answer, as on Binance, where a refused order is only a REST error.
  *
@@ -147,6 +147,7 @@ export class UserEvents {
         return this.updated(e.payload as OrderUpdated, e.ts, out);
       case "balance": {
         const b = e.payload as BalanceChanged;
+        if (b.transferUnits !== undefined) out.push(this.balanceUpdate(b, e.ts));
         this.#positions.set(b.assetId, b);
         this.#positionsMs = e.ts;
         return;
@@ -303,6 +304,14 @@ export class UserEvents {
       W: o.createdMs,
       V: placed?.stp ?? m.spec.defaultStp,
     };
+  }
+
+  /** A deposit (positive `d`) or a withdrawal (negative). */
+  private balanceUpdate(b: BalanceChanged, tsMs: number): UserEvent {
+    const asset = this.ix.assetById(b.assetId);
+    const units = b.transferUnits ?? 0;
+    const d = (units < 0 ? "-" : "") + this.ix.amount(asset, Math.abs(units));
+    return { e: "balanceUpdate", E: tsMs, a: asset.name, d, T: tsMs };
   }
 
   private flushPositions(out: UserEvent[]): void {

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { signPayload } from "../../api/signature.ts";
-import { type TestService, type TestUser, withTestService } from "./api_fixtures.ts";
+import { adminRequest, type TestService, type TestUser, withTestService } from "./api_fixtures.ts";
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
@@ -1021,3 +1021,44 @@ async function closeCodeOf(conn: Deno.Conn): Promise<number> {
     at = 0;
   }
 }
+
+Deno.test("a deposit and a withdrawal reach their owner as balanceUpdate, then the position", async () => {
+  await withTestService(async (t) => {
+    const alice = await t.user({ USDT: "100" });
+    const bob = await t.user({ USDT: "100" });
+    const pa = await Probe.open(t, `/ws/${await listenKeyOf(t, alice)}`);
+    const pb = await Probe.open(t, `/ws/${await listenKeyOf(t, bob)}`);
+    const transfer = async (path: string, amount: string) => {
+      const r = await adminRequest(t, "POST", path, {
+        user_id: alice.userId,
+        asset: "USDT",
+        amount,
+      });
+      assert.equal(r.code, 0, r.msg);
+    };
+    await transfer("/admin/v1/deposit", "25.5");
+    const dep = await pa.next((m) => m.e === "balanceUpdate");
+    assert.deepEqual({ ...dep, E: 0, T: 0 }, {
+      e: "balanceUpdate",
+      E: 0,
+      a: "USDT",
+      d: "25.500000",
+      T: 0,
+    });
+    assert.equal(dep.E, dep.T);
+    const pos = await pa.next((m) => m.e === "outboundAccountPosition");
+    assert.deepEqual(pos.B, [{ a: "USDT", f: "125.500000", l: "0.000000" }]);
+    assert.ok(pa.messages.indexOf(dep) < pa.messages.indexOf(pos), "balanceUpdate comes first");
+    await transfer("/admin/v1/withdraw", "0.5");
+    const wd = await pa.next((m) => m.e === "balanceUpdate" && m.d.startsWith("-"));
+    assert.equal(wd.d, "-0.500000");
+    // Trading moves balances without a balanceUpdate.
+    const buy = await limitOrder(alice, "BUY", "10000", "0.001");
+    assert.equal(buy.code, 0, buy.msg);
+    await pa.next((m) => m.e === "executionReport");
+    assert.equal(pa.messages.filter((m) => m.e === "balanceUpdate").length, 2);
+    assert.equal(pb.messages.filter((m) => m.e === "balanceUpdate").length, 0, "only the owner");
+    await pa.close();
+    await pb.close();
+  });
+});

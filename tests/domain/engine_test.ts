@@ -42,7 +42,14 @@ Deno.test("deposit credits available and emits the new balance", () => {
   const e = newEngine();
   const ev = run(e, { type: "deposit", userId: 1, assetId: QQQ, amountUnits: 1000 });
   assert.deepEqual(ev, [
-    { type: "balance", userId: 1, assetId: QQQ, availableUnits: 1000, frozenUnits: 0 },
+    {
+      type: "balance",
+      userId: 1,
+      assetId: QQQ,
+      availableUnits: 1000,
+      frozenUnits: 0,
+      transferUnits: 1000,
+    },
   ]);
   deposit(e, 1, QQQ, 24);
   assert.deepEqual(bal(e, 1, QQQ), [1024, 0]);
@@ -54,7 +61,14 @@ Deno.test("withdraw debits available; more than available is rejected with the a
   const e = newEngine();
   deposit(e, 1, QQQ, 1000);
   assert.deepEqual(run(e, { type: "withdraw", userId: 1, assetId: QQQ, amountUnits: 300 }), [
-    { type: "balance", userId: 1, assetId: QQQ, availableUnits: 700, frozenUnits: 0 },
+    {
+      type: "balance",
+      userId: 1,
+      assetId: QQQ,
+      availableUnits: 700,
+      frozenUnits: 0,
+      transferUnits: -300,
+    },
   ]);
   assert.deepEqual(run(e, { type: "withdraw", userId: 1, assetId: QQQ, amountUnits: 701 }), [{
     type: "rejected",
@@ -163,7 +177,14 @@ Deno.test("a deposit that would take the asset's supply beyond 2^53 - 1 is rejec
   const e = newEngine();
   // balances near 2^53 travel through events exactly
   assert.deepEqual(run(e, { type: "deposit", userId: 1, assetId: QQQ, amountUnits: MAX - 10 }), [
-    { type: "balance", userId: 1, assetId: QQQ, availableUnits: MAX - 10, frozenUnits: 0 },
+    {
+      type: "balance",
+      userId: 1,
+      assetId: QQQ,
+      availableUnits: MAX - 10,
+      frozenUnits: 0,
+      transferUnits: MAX - 10,
+    },
   ]);
   deposit(e, 2, QQQ, 10); // supply is now exactly MAX
   const r = rejection(run(e, { type: "deposit", userId: 3, assetId: QQQ, amountUnits: 1 }));

@@ -20,7 +20,7 @@ import type {
   PlaceOrder,
   Withdraw,
 } from "../../domain/commands.ts";
-import type { CommandRejected, EngineEvent } from "../../domain/events.ts";
+import type { BalanceChanged, CommandRejected, EngineEvent } from "../../domain/events.ts";
 import type { AssetSpec, SymbolSpec } from "../../domain/market_config.ts";
 import { RejectCode, type RejectReason } from "../../domain/reject_codes.ts";
 import type {
@@ -309,15 +309,18 @@ export class ReferenceEngine {
     this.fees.set(assetId, (this.fees.get(assetId) ?? 0n) + units);
   }
 
-  private emitBalance(userId: number, assetId: number): void {
+  /** `transferUnits`: what a deposit (+) or withdrawal (-) moved; absent for other changes. */
+  private emitBalance(userId: number, assetId: number, transferUnits?: number): void {
     const b = this.bal(userId, assetId);
-    this.out.push({
+    const e: BalanceChanged = {
       type: "balance",
       userId,
       assetId,
       availableUnits: toNumber(b.available),
       frozenUnits: toNumber(b.frozen),
-    });
+    };
+    if (transferUnits !== undefined) e.transferUnits = transferUnits;
+    this.out.push(e);
   }
 
   private emitOrder(o: RefOrder, status: OrderStatus, reason: EndReason | null): void {
@@ -407,7 +410,7 @@ export class ReferenceEngine {
     if (!this.accounts.has(c.userId)) this.accounts.set(c.userId, new Map());
     this.bal(c.userId, c.assetId).available += amount;
     this.supply.set(c.assetId, supply + amount);
-    this.emitBalance(c.userId, c.assetId);
+    this.emitBalance(c.userId, c.assetId, c.amountUnits);
   }
 
   private withdraw(c: Withdraw): void {
@@ -419,7 +422,7 @@ export class ReferenceEngine {
     }
     this.bal(c.userId, c.assetId).available -= amount;
     this.supply.set(c.assetId, (this.supply.get(c.assetId) ?? 0n) - amount);
-    this.emitBalance(c.userId, c.assetId);
+    this.emitBalance(c.userId, c.assetId, -c.amountUnits);
   }
 
   // ------------------------------------------------------------------ place
