@@ -19,6 +19,9 @@ export const DEFAULT_MAX_STATEMENT_BYTES = 1_000_000;
 /** The database the seed names, used when none is configured. */
 export const DEFAULT_TDENGINE_DATABASE = "trading";
 
+// The TINYINT codes stored in TDengine (listed in sql/tdengine.sql). They are a stored
+// format, so they are spelled out here rather than taken from the domain's enumeration
+// lists, whose order may change freely: a code's meaning never does.
 export const SIDE_CODES: readonly Side[] = ["BUY", "SELL"];
 export const ORDER_TYPE_CODES: readonly OrderType[] = ["LIMIT", "MARKET"];
 export const TIME_IN_FORCE_CODES: readonly TimeInForce[] = ["GTC", "IOC", "FOK"];

@@ -19,6 +19,7 @@ import {
   REQUESTS_PER_SECOND,
   WS_CLOSE_TOO_MANY_REQUESTS,
 } from "./binance_stream_limits.ts";
+import { closeWebSocket, drainedOrCut } from "../ws_socket_io.ts";
 
 /** What a connection plugs into its socket. */
 export interface SocketHandlers {
@@ -124,24 +125,9 @@ export class BinanceWsSocket {
     this.socket.send(text);
   }
 
-  /**
-   * Resolves once the socket's unsent bytes are below the high water; cuts the
-   * connection off if they stay above it for `stallMs`.
-   */
-  private async drained(): Promise<void> {
-    if (this.socket.bufferedAmount <= this.limits.highWaterBytes) return;
-    const deadline = performance.now() + this.limits.stallMs;
-    while (!this.#closed && this.socket.bufferedAmount > this.limits.highWaterBytes) {
-      if (performance.now() > deadline) {
-        // Through the hub, so that the drop is counted; it calls `cut`.
-        this.deps.exchange.cutOff(
-          this.id,
-          `SLOW_CONSUMER: ${this.socket.bufferedAmount} bytes unread for ${this.limits.stallMs} ms`,
-        );
-        return;
-      }
-      await new Promise((r) => setTimeout(r, 10));
-    }
+  /** Waits for the reader (see drainedOrCut); a reader stalled too long is cut off. */
+  private drained(): Promise<void> {
+    return drainedOrCut(this.socket, this.limits, this.deps.exchange, this.id, () => this.#closed);
   }
 
   /** The hub (or the stall check) cut this connection off: close with the reason. */
@@ -165,12 +151,7 @@ export class BinanceWsSocket {
   }
 
   private closeSocket(code: number, reason: string): void {
-    try {
-      // A close frame's reason is at most 123 bytes.
-      this.socket.close(code, reason.slice(0, 120));
-    } catch {
-      // already closing
-    }
+    closeWebSocket(this.socket, code, reason);
   }
 }
 
