@@ -26,7 +26,7 @@ import { Matcher } from "../domain/matcher.ts";
 import type { DepthSnapshot } from "../domain/order_book.ts";
 import { NIL } from "../domain/order_store.ts";
 import { Risk } from "../domain/risk.ts";
-import type { Side } from "../domain/types.ts";
+import type { Side, StpMode } from "../domain/types.ts";
 import { writeEngineSnapshot } from "../persistence/engine_snapshot.ts";
 import {
   loadSettlementRecovery,
@@ -112,6 +112,10 @@ export interface OpenOrder {
   quoteFilledUnits: number;
   cid: string | null;
   createdMs: number;
+  /** Placed post-only (Binance's LIMIT_MAKER). */
+  postOnly: boolean;
+  /** Self-trade prevention mode it was placed with. */
+  stp: StpMode;
 }
 
 /** One asset's line of the conservation report (`Exchange.totals`). */
@@ -747,6 +751,8 @@ export class Exchange {
       quoteFilledUnits: s.quoteFilledOf(slot),
       cid: s.cid[slot],
       createdMs: s.createdOf(slot),
+      postOnly: s.postOnly(slot),
+      stp: s.stp(slot),
     };
   }
 }

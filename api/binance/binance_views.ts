@@ -74,16 +74,16 @@ export function stateOfUpdate(
 }
 
 /**
- * A resting order from the live book (always a GTC limit). The book does not keep
- * post-only or the STP mode: LIMIT and the market's default STP mode are shown.
- * `updatedMs` is its last change if known, else its creation.
+ * A resting order from the live book (always a GTC limit; LIMIT_MAKER when placed
+ * post-only), with the STP mode it was placed with. `updatedMs` is its last change if
+ * known, else its creation.
  */
-export function stateOfOpenOrder(m: Market, o: OpenOrder, updatedMs?: number): BinanceOrderState {
+export function stateOfOpenOrder(_m: Market, o: OpenOrder, updatedMs?: number): BinanceOrderState {
   return {
     orderId: o.orderId,
     symbolId: o.symbolId,
     side: o.side,
-    type: "LIMIT",
+    type: o.postOnly ? "LIMIT_MAKER" : "LIMIT",
     timeInForce: "GTC",
     status: o.filledUnits > 0 ? "PARTIALLY_FILLED" : "NEW",
     priceTicks: o.priceTicks,
@@ -94,7 +94,7 @@ export function stateOfOpenOrder(m: Market, o: OpenOrder, updatedMs?: number): B
     cid: o.cid,
     createdMs: o.createdMs,
     updatedMs: updatedMs ?? o.createdMs,
-    stp: m.spec.defaultStp,
+    stp: o.stp,
   };
 }
 

@@ -552,6 +552,29 @@ Deno.test("LIMIT_MAKER rests as a post-only order, and is refused with -2010 whe
     assert.equal(full.status, "NEW");
     assert.deepEqual(full.fills, []);
     assert.deepEqual((await balances(t, bob)).USDT, ["90300.000000", "9700.000000"]);
+    // Read back while it rests: still LIMIT_MAKER, with the STP mode it was placed with.
+    const stpd = ok(
+      await send(t, bob, "POST", "/order", {
+        symbol: "BTCUSDT",
+        side: "BUY",
+        type: "LIMIT_MAKER",
+        price: "47000",
+        quantity: "0.1",
+        selfTradePreventionMode: "EXPIRE_BOTH",
+      }),
+    );
+    const read = ok(
+      await send(t, bob, "GET", "/order", { symbol: "BTCUSDT", orderId: String(stpd.orderId) }),
+    );
+    assert.deepEqual([read.type, read.selfTradePreventionMode], ["LIMIT_MAKER", "EXPIRE_BOTH"]);
+    const open = ok(await send(t, bob, "GET", "/openOrders", { symbol: "BTCUSDT" }));
+    assert.deepEqual(
+      open.map((o: { orderId: number; type: string }) => [o.orderId, o.type]),
+      [[rests.orderId, "LIMIT_MAKER"], [full.orderId, "LIMIT_MAKER"], [
+        stpd.orderId,
+        "LIMIT_MAKER",
+      ]],
+    );
   });
 });
 
