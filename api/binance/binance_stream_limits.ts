@@ -47,11 +47,8 @@ export const LISTEN_KEY_CHECK_MS = 1_000;
 /** Longest request id (Binance: an alphanumeric string of at most 36 characters). */
 export const MAX_REQUEST_ID_LENGTH = 36;
 
-/** Largest `recvWindow` of a signed WebSocket API request (Binance: 60 000 ms). */
-export const MAX_RECV_WINDOW_MS = 60_000;
-
-/** `recvWindow` when a signed request gives none (Binance: 5 000 ms). */
-export const DEFAULT_RECV_WINDOW_MS = 5_000;
+/** A signed WebSocket API request's `recvWindow`: as for signed REST requests. */
+export { DEFAULT_RECV_WINDOW_MS, MAX_RECV_WINDOW_MS } from "./binance_auth.ts";
 
 /** Close code for a connection that sent more requests than allowed (policy violation). */
 export const WS_CLOSE_TOO_MANY_REQUESTS = 1008;
