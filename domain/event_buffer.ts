@@ -11,7 +11,7 @@
  *   ACCEPTED  orderId userId symbolId side orderType tif postOnly price qty quote stp cid holdAsset holdUnits
  *   REJECTED  command code userId orderId cid message
  *   ORDER     orderId userId symbolId side status price qty filled remaining quoteFilled cid reason
- *             orderType tif createdMs
+ *             orderType tif createdMs postOnly stp
  *   TRADE     tradeId symbolId price qty quote takerSide makerOrder takerOrder makerUser takerUser buyerFee sellerFee
  *   BALANCE   userId assetId available frozen transfer
  *   BOOK      symbolId updateId side price qty
@@ -30,6 +30,8 @@ export const EV_ORDER = 3;
 export const EV_TRADE = 4;
 export const EV_BALANCE = 5;
 export const EV_BOOK = 6;
+/** Doubles of an ORDER record (see the layout above). */
+export const ORDER_RECORD_LENGTH = 18;
 /** Doubles of a BALANCE record (type, user, asset, available, frozen, transfer). */
 export const BALANCE_RECORD_LENGTH = 6;
 
@@ -174,8 +176,10 @@ export class EventBuffer {
     isMarket: boolean,
     tifCode: number,
     createdMs: number,
+    postOnly: boolean,
+    stpCode: number,
   ): void {
-    const at = this.reserve(16);
+    const at = this.reserve(ORDER_RECORD_LENGTH);
     const f = this.f;
     f[at] = EV_ORDER;
     f[at + 1] = orderId;
@@ -193,6 +197,8 @@ export class EventBuffer {
     f[at + 13] = isMarket ? 1 : 0;
     f[at + 14] = tifCode;
     f[at + 15] = createdMs;
+    f[at + 16] = postOnly ? 1 : 0;
+    f[at + 17] = stpCode;
   }
 
   trade(
@@ -272,7 +278,7 @@ export class EventBuffer {
       case EV_REJECTED:
         return 7;
       case EV_ORDER:
-        return 16;
+        return ORDER_RECORD_LENGTH;
       case EV_TRADE:
         return 13;
       case EV_BALANCE:

@@ -474,6 +474,8 @@ export class Matcher {
       s.isMarket(o),
       s.tifCode(o),
       s.createdOf(o),
+      s.postOnly(o),
+      s.stpCodeOf(o),
     );
   }
 

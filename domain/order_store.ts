@@ -197,7 +197,11 @@ export class OrderStore extends RecordArena {
     return this.d[slot * W + CREATED];
   }
   stp(slot: number): StpMode {
-    return STP_MODES[(this.flags(slot) >> STP_SHIFT) & 3];
+    return STP_MODES[this.stpCodeOf(slot)];
+  }
+  /** Self-trade prevention as an index into STP_MODES. */
+  stpCodeOf(slot: number): number {
+    return (this.flags(slot) >> STP_SHIFT) & 3;
   }
 }
 

@@ -24,7 +24,7 @@ const ORDER_COLUMNS = `o.order_id AS orderId, o.version, o.user_id AS userId,
   o.symbol_id AS symbolId, o.side, o.order_type AS orderType, o.time_in_force AS timeInForce,
   o.price AS priceTicks, o.qty AS qtyUnits, o.quote_qty AS quoteUnits,
   o.filled_qty AS filledUnits, o.quote_filled_qty AS quoteFilledUnits, o.status, o.cid,
-  o.created_ms AS createdMs, o.updated_ms AS updatedMs`;
+  o.post_only AS postOnly, o.stp, o.created_ms AS createdMs, o.updated_ms AS updatedMs`;
 
 const TRADE_COLUMNS = `trade_id AS tradeId, symbol_id AS symbolId, price AS priceTicks,
   qty AS qtyUnits, quote_qty AS quoteUnits, taker_side AS takerSide,
@@ -102,6 +102,11 @@ function window(kind: CursorKind, q: HistoryQuery, cols: KeyColumns): Window {
   return { conds, args };
 }
 
+/** An order row as the port gives it (post_only is stored as 0 or 1). */
+function orderOf(r: DbRow): OrderRow {
+  return { ...r, postOnly: r.postOnly === 1 } as unknown as OrderRow;
+}
+
 /** Splits `limit + 1` fetched rows into a page, with a cursor when the extra row exists. */
 function toPage<T>(rows: T[], limit: number, cursorOf: (row: T) => string): Page<T> {
   if (rows.length <= limit) return { rows };
@@ -139,7 +144,7 @@ export class SqliteReader {
       `SELECT ${ORDER_COLUMNS} FROM orders o WHERE o.order_id = ? ORDER BY o.version DESC LIMIT 1`,
       [orderId],
     );
-    return rows.length === 0 ? undefined : { ...rows[0] } as unknown as OrderRow;
+    return rows.length === 0 ? undefined : orderOf(rows[0]);
   }
 
   /** Latest version of each of a user's orders, by (createdMs, orderId) descending. */
@@ -159,7 +164,7 @@ export class SqliteReader {
     const sql = `SELECT ${ORDER_COLUMNS} FROM orders AS o INDEXED BY orders_by_user
       WHERE ${conds.join(" AND ")}
       ORDER BY o.created_ms DESC, o.order_id DESC LIMIT ?`;
-    const rows = this.#all(sql, [...args, limit + 1]).map((r) => ({ ...r }) as unknown as OrderRow);
+    const rows = this.#all(sql, [...args, limit + 1]).map(orderOf);
     return toPage(rows, limit, (o) => encodeCursor("o", { timeMs: o.createdMs, id: o.orderId }));
   }
 

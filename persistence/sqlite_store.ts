@@ -34,7 +34,20 @@ import { checkWriteBatch } from "./write_batch_checks.ts";
 /** Database file used when none is given (relative to the working directory). */
 export const DEFAULT_SQLITE_PATH = "./data/exchange.db";
 /** `PRAGMA user_version` that sql/sqlite.sql sets; another version refuses to open. */
-export const SQLITE_SCHEMA_VERSION = 1;
+export const SQLITE_SCHEMA_VERSION = 2;
+
+/**
+ * What brings a file of an older schema version to the next one, by that older version.
+ * Version 2 records each order's post-only flag and self-trade prevention mode; rows
+ * written before it read as not post-only, with STP NONE.
+ */
+const MIGRATIONS: Record<number, string> = {
+  1: `ALTER TABLE orders ADD COLUMN post_only INTEGER NOT NULL DEFAULT 0
+        CHECK (post_only = 0 OR post_only = 1);
+      ALTER TABLE orders ADD COLUMN stp TEXT NOT NULL DEFAULT 'NONE'
+        CHECK (stp = 'NONE' OR stp = 'EXPIRE_TAKER' OR stp = 'EXPIRE_MAKER'
+          OR stp = 'EXPIRE_BOTH');`,
+};
 /** Page cache per connection, in KiB (the default 2 MiB thrashes on the user indexes). */
 export const SQLITE_CACHE_KIB = 65_536;
 /**
@@ -136,7 +149,9 @@ export class SqliteStore implements StoragePort {
 
   #applySchema(db: DatabaseSync, ddl: string): void {
     const found = Number(pragma(db, "user_version"));
-    if (found !== 0 && found !== SQLITE_SCHEMA_VERSION) {
+    const readable = found === 0 || found === SQLITE_SCHEMA_VERSION ||
+      (found < SQLITE_SCHEMA_VERSION && MIGRATIONS[found] !== undefined);
+    if (!readable) {
       throw new Error(
         `Cannot open SQLite store "${this.path}": schema version ${found}, ` +
           `this build reads version ${SQLITE_SCHEMA_VERSION}`,
@@ -144,6 +159,7 @@ export class SqliteStore implements StoragePort {
     }
     db.exec("BEGIN IMMEDIATE");
     try {
+      for (let v = found; v !== 0 && v < SQLITE_SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]);
       db.exec(ddl);
       db.exec("COMMIT");
     } catch (e) {

@@ -12,7 +12,7 @@ import type { BalanceRow, CandleRow, OrderRow, TradeRow, WriteBatch } from "./st
 
 const INSERT_ORDER = `INSERT INTO orders (order_id, version, user_id, symbol_id, side, order_type,
   time_in_force, price, qty, quote_qty, filled_qty, quote_filled_qty, status, cid, created_ms,
-  updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  updated_ms, post_only, stp) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (order_id, version) DO NOTHING`;
 
 const INSERT_TRADE = `INSERT INTO trades (trade_id, symbol_id, price, qty, quote_qty, taker_side,
@@ -73,6 +73,8 @@ export class SqliteWriter {
       o.cid,
       o.createdMs,
       o.updatedMs,
+      o.postOnly ? 1 : 0,
+      o.stp,
     );
   }
 

@@ -10,7 +10,7 @@
  * a later write of the same (symbol, interval, open time).
  */
 
-import type { OrderStatus, OrderType, Side, TimeInForce } from "../domain/types.ts";
+import type { OrderStatus, OrderType, Side, StpMode, TimeInForce } from "../domain/types.ts";
 import type { PackedRows } from "./packed_rows.ts";
 
 /** One state of an order: a new row per version (status, fill or amend change). */
@@ -33,6 +33,10 @@ export interface OrderRow {
   quoteFilledUnits: number;
   status: OrderStatus;
   cid: string | null;
+  /** Placed post-only (a maker-only limit order). */
+  postOnly: boolean;
+  /** Self-trade prevention mode the order was placed with. */
+  stp: StpMode;
   /** When the order was accepted. */
   createdMs: number;
   /** When this version was produced. */

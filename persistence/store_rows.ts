@@ -14,7 +14,7 @@ import {
   EventBuffer,
   STATUS_CODES,
 } from "../domain/event_buffer.ts";
-import type { TimeInForce } from "../domain/types.ts";
+import { STP_MODES, type TimeInForce } from "../domain/types.ts";
 import type { BalanceRow, OrderRow, WriteBatch } from "./storage_port.ts";
 
 /** The events of one command: records [from, to) of an event buffer. */
@@ -93,6 +93,8 @@ export class RowBatch {
               quoteFilledUnits: f[at + 10],
               status: STATUS_CODES[f[at + 5]],
               cid: cid < 0 ? null : strings[cid],
+              postOnly: f[at + 16] === 1,
+              stp: STP_MODES[f[at + 17]],
               createdMs: f[at + 15],
               updatedMs: tsMs,
             });

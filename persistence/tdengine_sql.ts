@@ -10,7 +10,7 @@
  */
 
 import { KLINE_INTERVALS } from "../domain/kline_intervals.ts";
-import type { OrderStatus, OrderType, Side, TimeInForce } from "../domain/types.ts";
+import type { OrderStatus, OrderType, Side, StpMode, TimeInForce } from "../domain/types.ts";
 import { type CursorKey } from "./page_cursor.ts";
 import type { BalanceRow, CandleRow, OrderRow, TradeRow, WriteBatch } from "./storage_port.ts";
 
@@ -25,6 +25,12 @@ export const DEFAULT_TDENGINE_DATABASE = "trading";
 export const SIDE_CODES: readonly Side[] = ["BUY", "SELL"];
 export const ORDER_TYPE_CODES: readonly OrderType[] = ["LIMIT", "MARKET"];
 export const TIME_IN_FORCE_CODES: readonly TimeInForce[] = ["GTC", "IOC", "FOK"];
+export const STP_CODES: readonly StpMode[] = [
+  "NONE",
+  "EXPIRE_TAKER",
+  "EXPIRE_MAKER",
+  "EXPIRE_BOTH",
+];
 export const STATUS_CODES: readonly OrderStatus[] = [
   "NEW",
   "PARTIALLY_FILLED",
@@ -170,6 +176,8 @@ function orderInsert(o: OrderRow): InsertRow {
     o.cid === null ? "NULL" : sqlString(o.cid),
     o.createdMs,
     o.updatedMs,
+    o.postOnly ? "true" : "false",
+    code(STP_CODES, o.stp, "STP mode"),
   ];
   return {
     table: `o_${o.symbolId}`,
@@ -330,6 +338,8 @@ export const ORDER_COLUMNS = [
   "cid",
   "created_ms",
   "updated_ms",
+  "post_only",
+  "stp",
 ] as const;
 
 export const TRADE_COLUMNS = [

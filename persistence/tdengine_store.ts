@@ -38,6 +38,7 @@ import {
   SIDE_CODES,
   stableShape,
   STATUS_CODES,
+  STP_CODES,
   TIME_IN_FORCE_CODES,
   userTradesPageSql,
 } from "./tdengine_sql.ts";
@@ -376,9 +377,18 @@ function orderRow(cell: Cells): OrderRow {
     quoteFilledUnits: safeInt(cell("quote_filled_qty"), "quote_filled_qty"),
     status: enumOf(STATUS_CODES, cell("status"), "status"),
     cid: cid === null ? null : String(cid),
+    postOnly: boolOf(cell("post_only"), "post_only"),
+    stp: enumOf(STP_CODES, cell("stp"), "stp"),
     createdMs: safeInt(cell("created_ms"), "created_ms"),
     updatedMs: safeInt(cell("updated_ms"), "updated_ms"),
   };
+}
+
+function boolOf(v: TdValue, column: string): boolean {
+  if (typeof v !== "boolean") {
+    throw new RangeError(`TDengine column ${column} holds ${JSON.stringify(v)}, not a BOOL`);
+  }
+  return v;
 }
 
 function tradeRow(cell: Cells): TradeRow {
@@ -411,10 +421,7 @@ function balanceRow(cell: Cells): BalanceRow {
 }
 
 function candleRow(cell: Cells): CandleRow {
-  const closed = cell("closed");
-  if (typeof closed !== "boolean") {
-    throw new RangeError(`TDengine column closed holds ${JSON.stringify(closed)}, not a BOOL`);
-  }
+  const closed = boolOf(cell("closed"), "closed");
   return {
     symbolId: safeInt(cell("symbol_id"), "symbol_id"),
     interval: String(cell("intv")),

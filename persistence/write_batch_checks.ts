@@ -6,7 +6,7 @@
 
 import { isKlineInterval } from "../domain/kline_intervals.ts";
 import { MAX_CID_LENGTH } from "../domain/limits.ts";
-import { ORDER_TYPES, SIDES, TIME_IN_FORCES } from "../domain/types.ts";
+import { ORDER_TYPES, SIDES, STP_MODES, TIME_IN_FORCES } from "../domain/types.ts";
 import type { OrderStatus } from "../domain/types.ts";
 import { MAX_BATCH_ROWS, type WriteBatch } from "./storage_port.ts";
 
@@ -111,6 +111,10 @@ export function checkWriteBatch(batch: WriteBatch): number {
     checkOneOf(where, row, "orderType", ORDER_TYPES);
     checkOneOf(where, row, "timeInForce", TIME_IN_FORCES);
     checkOneOf(where, row, "status", ORDER_STATUSES);
+    checkOneOf(where, row, "stp", STP_MODES);
+    if (typeof o.postOnly !== "boolean") {
+      throw refuse(where, "postOnly", "must be a boolean", o.postOnly);
+    }
     if (o.cid !== null && (typeof o.cid !== "string" || o.cid.length > MAX_CID_LENGTH)) {
       throw refuse(where, "cid", `must be null or a string of at most ${MAX_CID_LENGTH}`, o.cid);
     }

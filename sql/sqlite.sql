@@ -28,7 +28,7 @@
 -- and, except trades (whose INTEGER PRIMARY KEY is the rowid), WITHOUT ROWID: the primary
 -- key is the only copy of the row.
 
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;
 
 CREATE TABLE IF NOT EXISTS orders (
   order_id         INTEGER NOT NULL,
@@ -50,6 +50,10 @@ CREATE TABLE IF NOT EXISTS orders (
   cid              TEXT,
   created_ms       INTEGER NOT NULL, -- when the order was accepted
   updated_ms       INTEGER NOT NULL, -- when this version was produced
+  -- Version 2 (added last, where ALTER TABLE puts them on a version-1 file):
+  post_only        INTEGER NOT NULL DEFAULT 0 CHECK (post_only = 0 OR post_only = 1),
+  stp              TEXT    NOT NULL DEFAULT 'NONE' CHECK (stp = 'NONE' OR stp = 'EXPIRE_TAKER'
+                     OR stp = 'EXPIRE_MAKER' OR stp = 'EXPIRE_BOTH'),
   PRIMARY KEY (order_id, version)
 ) STRICT, WITHOUT ROWID;
 

@@ -25,7 +25,8 @@
 --     (ts, version): two different rows never share a key, and the same row written twice
 --     lands on its own key, so a retried batch stores every row once.
 --   * orders: one row per stored version (version, time_in_force, quote_qty,
---     quote_filled_qty, created_ms and updated_ms added). `ts` is the version's time.
+--     quote_filled_qty, created_ms, updated_ms, post_only and stp added). `ts` is the
+--     version's time.
 --   * trades: one row per trade naming maker and taker (the seed writes one row per party
 --     with order_id, user_id, side, fee, role); fees are the buyer's (base) and the
 --     seller's (quote). ts_ms repeats `ts` in milliseconds for reading back.
@@ -36,7 +37,8 @@
 --   * Enumerations are TINYINT UNSIGNED codes as in the seed, spelled out here:
 --       side, taker_side: 0 BUY, 1 SELL; order_type: 0 LIMIT, 1 MARKET;
 --       time_in_force: 0 GTC, 1 IOC, 2 FOK;
---       status: 0 NEW, 1 PARTIALLY_FILLED, 2 FILLED, 3 CANCELED, 4 REJECTED, 5 EXPIRED.
+--       status: 0 NEW, 1 PARTIALLY_FILLED, 2 FILLED, 3 CANCELED, 4 REJECTED, 5 EXPIRED;
+--       stp: 0 NONE, 1 EXPIRE_TAKER, 2 EXPIRE_MAKER, 3 EXPIRE_BOTH.
 --   * Amounts are BIGINT UNSIGNED units as in the seed; the adapter writes only integers
 --     up to 2^53 - 1 and refuses, naming the column, to read back a larger one.
 --   * Subtable names: o_<symbol_id>, t_<symbol_id>, b_<user_id>_<asset_id> and
@@ -62,7 +64,9 @@ CREATE STABLE IF NOT EXISTS orders (
   status           TINYINT UNSIGNED,
   cid              NCHAR(64),
   created_ms       BIGINT,
-  updated_ms       BIGINT
+  updated_ms       BIGINT,
+  post_only        BOOL,
+  stp              TINYINT UNSIGNED
 ) TAGS (symbol_id INT UNSIGNED);
 
 CREATE STABLE IF NOT EXISTS trades (

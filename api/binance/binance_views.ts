@@ -98,13 +98,13 @@ export function stateOfOpenOrder(_m: Market, o: OpenOrder, updatedMs?: number): 
   };
 }
 
-/** An order's latest version in the store (post-only and STP mode as for open orders). */
-export function stateOfRow(m: Market, r: OrderRow): BinanceOrderState {
+/** An order's latest version in the store. */
+export function stateOfRow(_m: Market, r: OrderRow): BinanceOrderState {
   return {
     orderId: r.orderId,
     symbolId: r.symbolId,
     side: r.side,
-    type: r.orderType,
+    type: r.postOnly ? "LIMIT_MAKER" : r.orderType,
     timeInForce: r.timeInForce,
     status: r.status,
     priceTicks: r.priceTicks,
@@ -115,7 +115,7 @@ export function stateOfRow(m: Market, r: OrderRow): BinanceOrderState {
     cid: r.cid,
     createdMs: r.createdMs,
     updatedMs: r.updatedMs,
-    stp: m.spec.defaultStp,
+    stp: r.stp,
   };
 }
 

@@ -575,6 +575,17 @@ Deno.test("LIMIT_MAKER rests as a post-only order, and is refused with -2010 whe
         "LIMIT_MAKER",
       ]],
     );
+    // Closed, it is read back from the store: still LIMIT_MAKER with its STP mode.
+    ok(
+      await send(t, bob, "DELETE", "/order", { symbol: "BTCUSDT", orderId: String(stpd.orderId) }),
+    );
+    const closed = ok(
+      await send(t, bob, "GET", "/order", { symbol: "BTCUSDT", orderId: String(stpd.orderId) }),
+    );
+    assert.deepEqual(
+      [closed.status, closed.type, closed.selfTradePreventionMode],
+      ["CANCELED", "LIMIT_MAKER", "EXPIRE_BOTH"],
+    );
   });
 });
 

@@ -10,7 +10,15 @@ import { dirname } from "node:path";
 import { SqliteStore } from "../../persistence/sqlite_store.ts";
 import type { StoragePort } from "../../persistence/storage_port.ts";
 import { registerStorageConformance } from "./storage_conformance.ts";
-import { balanceRow, batch, candleRow, MAX, orderRow, tradeRow } from "./storage_fixtures.ts";
+import {
+  balanceRow,
+  batch,
+  candleRow,
+  MAX,
+  orderRow,
+  T0_MS,
+  tradeRow,
+} from "./storage_fixtures.ts";
 
 async function tempPath(): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "sqlite_store_test_" });
@@ -92,7 +100,7 @@ Deno.test("sqlite: an invalid batch is refused with the row, field and value", a
   });
 });
 
-Deno.test("sqlite: the file is in WAL mode and holds schema version 1", async () => {
+Deno.test("sqlite: the file is in WAL mode and holds schema version 2", async () => {
   await withStore(async (s) => {
     await s.write(sample());
     const [mode, version] = peek(s, (db) => [
@@ -100,7 +108,7 @@ Deno.test("sqlite: the file is in WAL mode and holds schema version 1", async ()
       db.prepare("PRAGMA user_version").get()?.user_version,
     ]);
     assert.equal(mode, "wal");
-    assert.equal(version, 1);
+    assert.equal(version, 2);
   });
 });
 
@@ -149,7 +157,40 @@ Deno.test("sqlite: a file with another schema version refuses to open", async ()
   await store.init();
   await store.close();
   peek(store, (db) => db.exec("PRAGMA user_version = 99"));
-  await assert.rejects(store.init(), /schema version 99, this build reads version 1/);
+  await assert.rejects(store.init(), /schema version 99, this build reads version 2/);
+  await removeStore(store);
+});
+
+Deno.test("sqlite: a version-1 file gains post_only and stp, keeping its rows", async () => {
+  const path = await tempPath();
+  // A version-1 orders table, as the previous build made it, with one row.
+  await Deno.mkdir(dirname(path), { recursive: true });
+  const v1 = new DatabaseSync(path);
+  v1.exec(`PRAGMA user_version = 1;
+    CREATE TABLE orders (order_id INTEGER NOT NULL, version INTEGER NOT NULL,
+      user_id INTEGER NOT NULL, symbol_id INTEGER NOT NULL, side TEXT NOT NULL,
+      order_type TEXT NOT NULL, time_in_force TEXT NOT NULL, price INTEGER NOT NULL,
+      qty INTEGER NOT NULL, quote_qty INTEGER NOT NULL, filled_qty INTEGER NOT NULL,
+      quote_filled_qty INTEGER NOT NULL, status TEXT NOT NULL, cid TEXT,
+      created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,
+      PRIMARY KEY (order_id, version)) STRICT, WITHOUT ROWID;
+    INSERT INTO orders VALUES (7, 1, 1, 1, 'BUY', 'LIMIT', 'GTC', 100, 5, 0, 0, 0, 'NEW', NULL,
+      ${T0_MS}, ${T0_MS});`);
+  v1.close();
+  const store = new SqliteStore({ path });
+  await store.init();
+  assert.deepEqual(
+    await store.order(7),
+    orderRow({ orderId: 7, priceTicks: 100, qtyUnits: 5, createdMs: T0_MS, updatedMs: T0_MS }),
+    "an old row reads as not post-only, STP NONE",
+  );
+  const maker = orderRow({ orderId: 8, postOnly: true, stp: "EXPIRE_BOTH" });
+  await store.write(batch({ orders: [maker] }));
+  assert.deepEqual(await store.order(8), maker);
+  await store.close();
+  const version = new DatabaseSync(path);
+  assert.equal(version.prepare("PRAGMA user_version").get()?.user_version, 2);
+  version.close();
   await removeStore(store);
 });
 

@@ -400,6 +400,14 @@ const CASES: Case[] = [
     assert.deepEqual(await s.candles(1, "1m", T0_MS, T0_MS, 5), [candle]);
   }],
 
+  ["post-only flags and STP modes round-trip", async (s) => {
+    const modes = ["NONE", "EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"] as const;
+    const orders = modes.map((stp, i) => orderRow({ orderId: i + 1, stp, postOnly: i % 2 === 1 }));
+    await s.write(batch({ orders }));
+    for (const o of orders) assert.deepEqual(await s.order(o.orderId), o);
+    assert.deepEqual((await s.orders(1, { limit: 10 })).rows, ordersNewestFirst(orders));
+  }],
+
   ["cids with quotes, backslashes and unicode round-trip", async (s) => {
     const cids = [`it's "quoted"`, `back\\slash;--`, "注文-ß-🚀", "tab\there\nline", "'); DROP"];
     const orders = cids.map((cid, i) => orderRow({ orderId: i + 1, cid }));

@@ -38,6 +38,8 @@ export function orderRow(p: Partial<OrderRow> & { orderId: number }): OrderRow {
     quoteFilledUnits: 0,
     status: "NEW",
     cid: null,
+    postOnly: false,
+    stp: "NONE",
     createdMs: T0_MS + p.orderId,
     updatedMs: T0_MS + p.orderId,
     ...p,

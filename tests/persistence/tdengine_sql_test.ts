@@ -68,7 +68,8 @@ Deno.test("tdengine schema: each super table's columns then tags, as DESCRIBE li
     "user_id",
     "asset_id",
   ]);
-  assert.equal(shapes[0].fields.length, 18);
+  assert.equal(shapes[0].fields.length, 20);
+  assert.deepEqual(shapes[0].fields.slice(-3), ["post_only", "stp", "symbol_id"]);
   assert.throws(() => stableShape("CREATE DATABASE x"), RangeError);
 });
 
@@ -100,7 +101,14 @@ Deno.test("tdengine timestamps are exact microseconds, also beyond 2^53", () => 
 });
 
 Deno.test("tdengine INSERT of each kind of row, with its subtable and tags", () => {
-  const o = orderRow({ orderId: 7, version: 2, cid: "a'b", status: "PARTIALLY_FILLED" });
+  const o = orderRow({
+    orderId: 7,
+    version: 2,
+    cid: "a'b",
+    status: "PARTIALLY_FILLED",
+    postOnly: true,
+    stp: "EXPIRE_MAKER",
+  });
   const b = balanceRow({ userId: 3, assetId: 2, version: 5 });
   const k = candleRow({ openMs: T0_MS, interval: "1M", symbolId: 4 });
   const t = tradeRow({ tradeId: 9, takerSide: "SELL" });
@@ -112,7 +120,7 @@ Deno.test("tdengine INSERT of each kind of row, with its subtable and tags", () 
     `INSERT INTO o_1 USING orders TAGS (1) VALUES (${
       usTimestamp(o.updatedMs)
     }, '7.2', 7, 2, 1, 0, 0, 0, ` +
-      `5000000, 1000, 0, 0, 0, 1, 'a\\'b', ${o.createdMs}, ${o.updatedMs})` +
+      `5000000, 1000, 0, 0, 0, 1, 'a\\'b', ${o.createdMs}, ${o.updatedMs}, true, 2)` +
       ` b_3_2 USING balances TAGS (3, 2) VALUES (${usTimestamp(b.tsMs)}, 5, 5000, 0, ${b.tsMs})` +
       ` k_4_15 USING candles TAGS (4, '1M') VALUES (${usTimestamp(T0_MS)}, ${T0_MS}, ${
         T0_MS + 59_999
@@ -126,7 +134,7 @@ Deno.test("tdengine INSERT of each kind of row, with its subtable and tags", () 
       `18, 19, 1, 2, 1, 50, ${t.tsMs})`,
   );
   const nullCid = insertStatements(batch({ orders: [orderRow({ orderId: 1 })] }))[0];
-  assert.match(nullCid, /, 0, NULL, \d+, \d+\)$/);
+  assert.match(nullCid, /, 0, NULL, \d+, \d+, false, 0\)$/);
 });
 
 Deno.test("tdengine intervals 1m and 1M get different subtables (names ignore case)", () => {

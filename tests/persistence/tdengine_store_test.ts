@@ -228,6 +228,8 @@ Deno.test("tdengine store: an invalid batch sends nothing; a failed statement is
 /** Column meta of the port's queries, as TDengine describes them. */
 const TYPES: Record<string, [string, number]> = {
   cid: ["NCHAR", 64],
+  post_only: ["BOOL", 1],
+  stp: ["TINYINT UNSIGNED", 1],
   side: ["TINYINT UNSIGNED", 1],
   order_type: ["TINYINT UNSIGNED", 1],
   time_in_force: ["TINYINT UNSIGNED", 1],
@@ -267,6 +269,8 @@ Deno.test("tdengine store: answers decode into port rows, enums and nulls includ
         cid: "it's",
         created_ms: T0_MS,
         updated_ms: T0_MS + 5,
+        post_only: true,
+        stp: 3,
       };
       return queryAnswer(meta(cols), JSON.stringify([cols.map((c) => row[c])]));
     }
@@ -297,6 +301,8 @@ Deno.test("tdengine store: answers decode into port rows, enums and nulls includ
       quoteFilledUnits: 492,
       status: "CANCELED",
       cid: "it's",
+      postOnly: true,
+      stp: "EXPIRE_BOTH",
       createdMs: T0_MS,
       updatedMs: T0_MS + 5,
     });
