@@ -131,6 +131,8 @@ class RowSource {
       quoteFilledUnits: filled ? qty * 5_000 : 0,
       status: filled ? "FILLED" : "NEW",
       cid: orderId % 4 === 0 ? `c-${orderId}` : null,
+      postOnly: false,
+      stp: "NONE",
       createdMs: T0_MS + (orderId >> 6),
       updatedMs: this.#tsMs,
     };
