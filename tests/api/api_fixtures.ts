@@ -3,6 +3,7 @@
  * data dir, with a quiet logger, an admin client, and helpers to create funded users.
  */
 
+import assert from "node:assert/strict";
 import type { Logger } from "../../actors/actor.ts";
 import { type RunningService, startService } from "../../api/service.ts";
 import { DEFAULT_AUTH, loadServiceConfig, type ServiceConfig } from "../../api/service_config.ts";
@@ -113,4 +114,32 @@ export async function withTestService(
     await t.stop();
     await Deno.remove(t.dataDir, { recursive: true });
   }
+}
+
+/**
+ * The trades of the shared scenario, on BTC_USDT:
+ * t1 0.01 @ 10000 and t2 0.02 @ 10000 and t3 0.005 @ 10100 (one taker BUY order),
+ * then t4 0.004 @ 9000 (taker SELL). The book is left with an ask 0.015 @ 10100 and a
+ * bid 0.016 @ 9000.
+ */
+export async function tradeScenario(t: TestService): Promise<void> {
+  const alice = await t.user({ USDT: "100000", BTC: "10" });
+  const bob = await t.user({ USDT: "100000", BTC: "10" });
+  const order = async (c: typeof alice.client, side: string, price: string, qty: string) => {
+    const r = await c.post("/api/v1/create_order", {
+      symbol: "BTC_USDT",
+      side,
+      type: "LIMIT",
+      price,
+      qty,
+    });
+    assert.equal(r.code, 0, r.msg);
+  };
+  await order(alice.client, "SELL", "10000", "0.01");
+  await order(alice.client, "SELL", "10000", "0.02");
+  await order(alice.client, "SELL", "10100", "0.02");
+  await order(bob.client, "BUY", "10100", "0.035");
+  await order(bob.client, "BUY", "9000", "0.02");
+  await order(alice.client, "SELL", "9000", "0.004");
+  await t.service.exchange.whenIdle();
 }

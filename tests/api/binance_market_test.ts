@@ -30,7 +30,7 @@ import {
   readAggTrades,
 } from "../../api/binance/binance_market_history.ts";
 import { percentChange, weightedAvgTicks } from "../../api/binance/binance_market_ticker.ts";
-import { type TestService, withTestService } from "./api_fixtures.ts";
+import { type TestService, tradeScenario as trade, withTestService } from "./api_fixtures.ts";
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
@@ -50,34 +50,6 @@ async function assertError(
 ): Promise<void> {
   const r = await get(t, path);
   assert.deepEqual({ status: r.status, body: r.body }, { status, body: { code, msg } }, path);
-}
-
-/**
- * The trades of the shared scenario, on BTC_USDT:
- * t1 0.01 @ 10000 and t2 0.02 @ 10000 and t3 0.005 @ 10100 (one taker BUY order),
- * then t4 0.004 @ 9000 (taker SELL). The book is left with an ask 0.015 @ 10100 and a
- * bid 0.016 @ 9000.
- */
-async function trade(t: TestService): Promise<void> {
-  const alice = await t.user({ USDT: "100000", BTC: "10" });
-  const bob = await t.user({ USDT: "100000", BTC: "10" });
-  const order = async (c: typeof alice.client, side: string, price: string, qty: string) => {
-    const r = await c.post<Any>("/api/v1/create_order", {
-      symbol: "BTC_USDT",
-      side,
-      type: "LIMIT",
-      price,
-      qty,
-    });
-    assert.equal(r.code, 0, r.msg);
-  };
-  await order(alice.client, "SELL", "10000", "0.01");
-  await order(alice.client, "SELL", "10000", "0.02");
-  await order(alice.client, "SELL", "10100", "0.02");
-  await order(bob.client, "BUY", "10100", "0.035");
-  await order(bob.client, "BUY", "9000", "0.02");
-  await order(alice.client, "SELL", "9000", "0.004");
-  await t.service.exchange.whenIdle();
 }
 
 /** Candles of `interval` computed from Binance-shaped trades (oldest first). */

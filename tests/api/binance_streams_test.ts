@@ -6,6 +6,7 @@
  */
 
 import assert from "node:assert/strict";
+import { Prng } from "../../bench/prng.ts";
 import { signPayload } from "../../api/signature.ts";
 import { adminRequest, type TestService, type TestUser, withTestService } from "./api_fixtures.ts";
 
@@ -449,14 +450,6 @@ class BinanceBook {
   }
 }
 
-function rnd(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1_664_525 + 1_013_904_223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
 Deno.test("a local book kept by Binance's procedure (REST depth + diffs) ends as the engine's", async () => {
   const seed = Number(Deno.env.get("BINANCE_WS_TEST_SEED") ?? 11);
   console.log(`seed ${seed} (BINANCE_WS_TEST_SEED to replay)`);
@@ -482,7 +475,8 @@ Deno.test("a local book kept by Binance's procedure (REST depth + diffs) ends as
     const early = await Probe.open(t, "/ws/btcusdt@depth@100ms");
     follow(early, new BinanceBook());
     await snapshot(books.get(early)!);
-    const random = rnd(seed);
+    const prng = new Prng(seed);
+    const random = () => prng.next();
     let late: Probe | undefined;
     const open: { user: TestUser; id: number }[] = [];
     for (let round = 0; round < 12; round++) {

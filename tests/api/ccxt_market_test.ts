@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import ccxt from "ccxt";
-import { type TestService, withTestService } from "./api_fixtures.ts";
+import { type TestService, tradeScenario as trade, withTestService } from "./api_fixtures.ts";
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
@@ -22,29 +22,6 @@ function binanceAt(t: TestService) {
     private: `${t.baseUrl}/api/v3`,
   };
   return ex;
-}
-
-/** t1 0.01 @ 10000, t2 0.02 @ 10000, t3 0.005 @ 10100 (one taker BUY), t4 0.004 @ 9000 (taker SELL). */
-async function trade(t: TestService): Promise<void> {
-  const alice = await t.user({ USDT: "100000", BTC: "10" });
-  const bob = await t.user({ USDT: "100000", BTC: "10" });
-  const order = async (c: typeof alice.client, side: string, price: string, qty: string) => {
-    const r = await c.post<Any>("/api/v1/create_order", {
-      symbol: "BTC_USDT",
-      side,
-      type: "LIMIT",
-      price,
-      qty,
-    });
-    assert.equal(r.code, 0, r.msg);
-  };
-  await order(alice.client, "SELL", "10000", "0.01");
-  await order(alice.client, "SELL", "10000", "0.02");
-  await order(alice.client, "SELL", "10100", "0.02");
-  await order(bob.client, "BUY", "10100", "0.035");
-  await order(bob.client, "BUY", "9000", "0.02");
-  await order(alice.client, "SELL", "9000", "0.004");
-  await t.service.exchange.whenIdle();
 }
 
 Deno.test("ccxt binance loads our markets with their precision and limits", async () => {

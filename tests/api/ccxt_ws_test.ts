@@ -7,6 +7,7 @@
  */
 
 import assert from "node:assert/strict";
+import { Prng } from "../../bench/prng.ts";
 import ccxt from "ccxt";
 import { type TestService, type TestUser, withTestService } from "./api_fixtures.ts";
 
@@ -70,14 +71,6 @@ async function eventually<T>(probe: () => T | undefined, ms: number, what: strin
   }
 }
 
-function rnd(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1_664_525 + 1_013_904_223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
 const levels = (side: [string, string][]) => side.map(([p, q]) => [Number(p), Number(q)]);
 
 Deno.test("ccxt pro watchOrderBook converges to the engine's book while orders arrive", async () => {
@@ -94,7 +87,8 @@ Deno.test("ccxt pro watchOrderBook converges to the engine's book while orders a
       assert.deepEqual([...first.bids], [[49900, 0.5]]);
 
       // Orders arrive in rounds; each round changes the book, and ccxt's watch sees it.
-      const random = rnd(seed);
+      const prng = new Prng(seed);
+      const random = () => prng.next();
       // ccxt hands back the same book object, updated in place.
       let nonce = first.nonce as number;
       for (let round = 0; round < 10; round++) {

@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { Prng } from "../../bench/prng.ts";
 import { signatureMatches, signaturePayload, signPayload } from "../../api/signature.ts";
 import { ApiCode } from "../../api/api_errors.ts";
 import { type TestService, type TestUser, withTestService } from "./api_fixtures.ts";
@@ -106,14 +107,6 @@ class LocalBook {
   }
 }
 
-function rnd(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1_664_525 + 1_013_904_223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
 Deno.test("a local book from the depth snapshot and diffs equals the engine's after a random burst", async () => {
   const seed = Number(Deno.env.get("WS_TEST_SEED") ?? 7);
   console.log(`seed ${seed} (WS_TEST_SEED to replay)`);
@@ -124,7 +117,8 @@ Deno.test("a local book from the depth snapshot and diffs equals the engine's af
     const early = await WsProbe.open(t);
     early.send({ op: "subscribe", args: ["depth.BTC_USDT", "trades.BTC_USDT"] });
     await early.next((m) => m.op === "subscribe");
-    const random = rnd(seed);
+    const prng = new Prng(seed);
+    const random = () => prng.next();
     let late: WsProbe | undefined;
     const open: { user: TestUser; id: number }[] = [];
     for (let round = 0; round < 12; round++) {
